@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(HeavyOptimizer.Benchmarks.Inputs).Assembly).Run(args);

@@ -1,0 +1,14 @@
+using System.CommandLine;
+using HeavyOptimizer.Admin.Commands;
+
+namespace HeavyOptimizer.Admin;
+
+/// <summary>The <c>hopt</c> command tree.</summary>
+internal static class Cli
+{
+    public static RootCommand Build() => new("hopt: the Heavy Optimizer admin console")
+    {
+        OptimizeCommand.Create(),
+        SampleCommand.Create(),
+    };
+}

@@ -1,0 +1,34 @@
+namespace HeavyOptimizer.Admin;
+
+/// <summary>Process exit codes shared by every command.</summary>
+internal static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int BadInput = 2;
+    public const int Cancelled = 130;
+
+    /// <summary>Runs <paramref name="body"/>, turning the known errors into a one-line reason on stderr and an exit code.</summary>
+    public static int Guard(TextWriter error, Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("hopt: cancelled");
+            return Cancelled;
+        }
+        catch (Exception e) when (e is Core.Data.DatasetException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            error.WriteLine($"hopt: error: {e.Message}");
+            return BadInput;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            error.WriteLine($"hopt: failed: {e.Message}");
+            return Failure;
+        }
+    }
+}

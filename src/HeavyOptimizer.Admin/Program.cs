@@ -1,0 +1,3 @@
+using HeavyOptimizer.Admin;
+
+return await Cli.Build().Parse(args).InvokeAsync();

@@ -1,0 +1,29 @@
+namespace HeavyOptimizer.Core.Algorithms;
+
+/// <summary>RS: uniform random portfolios; the baseline every other algorithm must beat.</summary>
+public sealed class RandomSearch : SearchAlgorithm
+{
+    /// <inheritdoc />
+    public override string Code => "RS";
+
+    /// <inheritdoc />
+    public override string Name => "Random Search";
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double> { ["samples"] = 1000 };
+
+    /// <inheritdoc />
+    public override long Budget(AlgorithmParameters parameters) => parameters.Count("samples");
+
+    /// <inheritdoc />
+    public override void Run(SearchContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var members = new int[context.Size];
+        while (!context.ShouldStop)
+        {
+            context.RandomPortfolio(members);
+            context.Evaluate(members);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using HeavyOptimizer.Core.Fitness;
+
+namespace HeavyOptimizer.Core.Algorithms;
+
+/// <summary>
+/// SA: random swap moves with Metropolis acceptance under a geometric cooling schedule from the initial to the final
+/// temperature, spread over the budget (iterations, or the time slice when a time limit is set).
+/// </summary>
+public sealed class SimulatedAnnealing : SearchAlgorithm
+{
+    /// <inheritdoc />
+    public override string Code => "SA";
+
+    /// <inheritdoc />
+    public override string Name => "Simulated Annealing";
+
+    /// <inheritdoc />
+    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double>
+    {
+        ["initial_temperature"] = 1000,
+        ["final_temperature"] = 0.01,
+        ["cooling_rate"] = 0.95,
+        ["iterations"] = 1000,
+    };
+
+    /// <inheritdoc />
+    public override long Budget(AlgorithmParameters parameters) => parameters.Count("iterations");
+
+    /// <inheritdoc />
+    public override void Run(SearchContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var p = context.Parameters;
+        var t0 = p["initial_temperature"];
+        var cooling = p["cooling_rate"];
+        if (cooling is <= 0 or >= 1)
+        {
+            throw new ArgumentException($"SA.cooling_rate must lie in (0, 1), got {cooling}");
+        }
+
+        var steps = Math.Max(1, Math.Ceiling(Math.Log(Math.Max(p["final_temperature"], 1e-300) / Math.Max(t0, 1e-300)) / Math.Log(cooling)));
+        var state = new SwapState(context.Model, context.Size);
+        var start = new int[context.Size];
+        context.RandomPortfolio(start);
+        context.Reset(state, start);
+        var temperature = t0;
+        var step = 0.0;
+        while (!context.ShouldStop)
+        {
+            if ((context.Evaluations & 63) == 0)
+            {
+                var target = Math.Floor(context.Fraction * steps);
+                if (target != step)
+                {
+                    step = target;
+                    temperature = t0 * Math.Pow(cooling, step);
+                }
+            }
+
+            var slot = context.Rng.Next(state.Size);
+            var incoming = context.RandomOutsider(state);
+            var fitness = context.TrySwap(state, slot, incoming);
+            var delta = fitness - state.Fitness;
+            if (delta >= 0 || context.Rng.NextDouble() < Math.Exp(delta / temperature))
+            {
+                state.Commit(slot, incoming, fitness);
+                context.Offer(state.Members, fitness);
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+namespace HeavyOptimizer.Core.Metrics;
+
+/// <summary>The per-series figures of SPEC section 2, for one strategy or one portfolio series.</summary>
+/// <param name="Roi">Sum of returns.</param>
+/// <param name="MaxDrawdown">Largest fall of the equity curve from its running peak; the first equity value is the first peak.</param>
+/// <param name="WinPercentage">Share of rows with a positive return, 0..1.</param>
+/// <param name="ProfitFactor">Sum of gains over the absolute sum of losses; +infinity without losses.</param>
+/// <param name="Expectancy">w * average gain - (1 - w) * average loss, w the win percentage.</param>
+/// <param name="Sharpe">Annualised return over annualised population volatility; 0 for a constant series.</param>
+/// <param name="Sortino">Annualised return over annualised population volatility of the losses; 0 without a loss or with identical losses.</param>
+/// <param name="AnnualizedReturn">ROI * periods per year / rows.</param>
+public readonly record struct SeriesMetrics(
+    double Roi,
+    double MaxDrawdown,
+    double WinPercentage,
+    double ProfitFactor,
+    double Expectancy,
+    double Sharpe,
+    double Sortino,
+    double AnnualizedReturn)
+{
+    /// <summary>Trading periods per year used for annualisation unless stated otherwise.</summary>
+    public const double DefaultPeriodsPerYear = 252;
+
+    /// <summary>Computes every figure of <paramref name="returns"/> (at least one row).</summary>
+    public static SeriesMetrics Compute(ReadOnlySpan<double> returns, double periodsPerYear = DefaultPeriodsPerYear)
+    {
+        if (returns.IsEmpty)
+        {
+            throw new ArgumentException("a series needs at least one row", nameof(returns));
+        }
+
+        var stats = SeriesStats.Of(returns);
+        var t = returns.Length;
+        var annualized = stats.Sum * periodsPerYear / t;
+        var std = PopulationStd(returns, stats.Sum / t);
+        var sharpe = std > 0 ? annualized / (std * Math.Sqrt(periodsPerYear)) : 0;
+        var lossStd = stats.Losses > 0 ? LossStd(returns, stats.LossSum / stats.Losses) : 0;
+        var sortino = lossStd > 0 ? annualized / (lossStd * Math.Sqrt(periodsPerYear)) : 0;
+        return new SeriesMetrics(
+            stats.Sum,
+            stats.MaxDrawdown,
+            stats.WinPercentage(t),
+            stats.Losses == 0 ? double.PositiveInfinity : stats.GainSum / Math.Abs(stats.LossSum),
+            stats.Expectancy(t),
+            sharpe,
+            sortino,
+            annualized);
+    }
+
+    private static double PopulationStd(ReadOnlySpan<double> values, double mean)
+    {
+        var sum = 0.0;
+        foreach (var v in values)
+        {
+            var d = v - mean;
+            sum += d * d;
+        }
+
+        return Math.Sqrt(sum / values.Length);
+    }
+
+    private static double LossStd(ReadOnlySpan<double> values, double lossMean)
+    {
+        var sum = 0.0;
+        var n = 0;
+        foreach (var v in values)
+        {
+            if (v < 0)
+            {
+                var d = v - lossMean;
+                sum += d * d;
+                n++;
+            }
+        }
+
+        return Math.Sqrt(sum / n);
+    }
+}

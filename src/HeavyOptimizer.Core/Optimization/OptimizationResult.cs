@@ -1,0 +1,68 @@
+using HeavyOptimizer.Core.Data;
+using HeavyOptimizer.Core.Metrics;
+using HeavyOptimizer.Core.Ulta;
+
+namespace HeavyOptimizer.Core.Optimization;
+
+/// <summary>One algorithm's search at one size.</summary>
+/// <param name="Algorithm">Algorithm code.</param>
+/// <param name="Size">Portfolio size.</param>
+/// <param name="Fitness">Fitness of <paramref name="Members"/>, evaluated in full (NaN when the run failed).</param>
+/// <param name="Members">Best portfolio found, ascending strategy indices.</param>
+/// <param name="Evaluations">Evaluations spent.</param>
+/// <param name="Seconds">Wall time of the search.</param>
+/// <param name="Error">Why the run failed; null when it finished.</param>
+public sealed record AlgorithmRun(string Algorithm, int Size, double Fitness, int[] Members, long Evaluations, double Seconds, string? Error)
+{
+    /// <summary>True when the run finished and found a portfolio.</summary>
+    public bool Succeeded => Error is null;
+}
+
+/// <summary>The outcome of an optimisation, everything the run output needs.</summary>
+public sealed record OptimizationResult
+{
+    /// <summary>The request.</summary>
+    public required OptimizationRequest Request { get; init; }
+
+    /// <summary>The input as read.</summary>
+    public required Dataset Dataset { get; init; }
+
+    /// <summary>The matrix optimised over (after ULTA).</summary>
+    public required StrategyMatrix Matrix { get; init; }
+
+    /// <summary>Per-strategy metrics of <see cref="Matrix"/>, in its order.</summary>
+    public required IReadOnlyList<SeriesMetrics> StrategyMetrics { get; init; }
+
+    /// <summary>ULTA inversions; empty when ULTA did not run or inverted nothing.</summary>
+    public required IReadOnlyList<InvertedStrategy> Inversions { get; init; }
+
+    /// <summary>Every algorithm run, sizes ascending then algorithms in table order.</summary>
+    public required IReadOnlyList<AlgorithmRun> Runs { get; init; }
+
+    /// <summary>The winner: highest fitness among finished runs; ties go to the smaller size, then the earlier algorithm.</summary>
+    public required AlgorithmRun Best { get; init; }
+
+    /// <summary>Base metric of the best portfolio.</summary>
+    public required double BestBaseMetric { get; init; }
+
+    /// <summary>Mean pairwise correlation of the best portfolio.</summary>
+    public required double BestMeanCorrelation { get; init; }
+
+    /// <summary>The best portfolio's mean return series.</summary>
+    public required double[] BestSeries { get; init; }
+
+    /// <summary>Section-2 metrics of the best portfolio's series.</summary>
+    public required SeriesMetrics BestMetrics { get; init; }
+
+    /// <summary>Warnings and run errors, for error_log.txt.</summary>
+    public required IReadOnlyList<string> Warnings { get; init; }
+
+    /// <summary>When the run started (UTC).</summary>
+    public required DateTimeOffset StartedAt { get; init; }
+
+    /// <summary>Seconds from start to the end of the search.</summary>
+    public required double Seconds { get; init; }
+
+    /// <summary>Names of the best portfolio's strategies, in ascending index (input) order.</summary>
+    public IEnumerable<string> BestNames => Best.Members.Select(i => Matrix.Names[i]);
+}

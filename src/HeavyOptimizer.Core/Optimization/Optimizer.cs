@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using HeavyOptimizer.Core.Algorithms;
+using HeavyOptimizer.Core.Data;
+using HeavyOptimizer.Core.Fitness;
+using HeavyOptimizer.Core.Metrics;
+using HeavyOptimizer.Core.Ulta;
+
+namespace HeavyOptimizer.Core.Optimization;
+
+/// <summary>
+/// Runs an optimisation: ULTA, per-strategy metrics, then every (size, algorithm) search, spread over the worker
+/// threads. Each search has its own random stream derived from the seed, so results do not depend on scheduling.
+/// </summary>
+public static class Optimizer
+{
+    /// <summary>Optimises <paramref name="dataset"/>; throws <see cref="DatasetException"/> when it is too small for the request.</summary>
+    public static OptimizationResult Run(
+        Dataset dataset, OptimizationRequest request, Action<SearchProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        var startedAt = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        if (dataset.Matrix.Count < request.MaxSize)
+        {
+            throw new DatasetException(dataset.Source,
+                $"{dataset.Matrix.Count} strategies: fewer than the portfolio size {request.MaxSize}");
+        }
+
+        var (matrix, inversions) = request.Ulta ? UltaInversion.Apply(dataset.Matrix, request.UltaOptions) : (dataset.Matrix, []);
+        var metrics = StrategyMetrics(matrix, request.PeriodsPerYear);
+        var model = new FitnessModel(matrix, request.Fitness);
+        var runs = Search(model, request, progress, cancellation);
+        cancellation.ThrowIfCancellationRequested();
+        var warnings = dataset.Warnings.Concat(runs.Where(r => !r.Succeeded).Select(r => $"{r.Algorithm} size {r.Size} failed: {r.Error}")).ToList();
+        var best = Winner(runs) ?? throw new InvalidOperationException(
+            "every algorithm failed: " + string.Join("; ", runs.Select(r => $"{r.Algorithm}: {r.Error}")));
+        var breakdown = new PortfolioScorer(model).Explain(best.Members);
+        return new OptimizationResult
+        {
+            Request = request,
+            Dataset = dataset,
+            Matrix = matrix,
+            StrategyMetrics = metrics,
+            Inversions = inversions,
+            Runs = runs,
+            Best = best,
+            BestBaseMetric = breakdown.BaseMetric,
+            BestMeanCorrelation = breakdown.MeanCorrelation,
+            BestSeries = breakdown.Series,
+            BestMetrics = SeriesMetrics.Compute(breakdown.Series, request.PeriodsPerYear),
+            Warnings = warnings,
+            StartedAt = startedAt,
+            Seconds = clock.Elapsed.TotalSeconds,
+        };
+    }
+
+    /// <summary>Section-2 metrics of every strategy, in input order.</summary>
+    public static SeriesMetrics[] StrategyMetrics(StrategyMatrix matrix, double periodsPerYear = SeriesMetrics.DefaultPeriodsPerYear)
+    {
+        ArgumentNullException.ThrowIfNull(matrix);
+        var metrics = new SeriesMetrics[matrix.Count];
+        Parallel.For(0, (matrix.Count + 511) / 512, block =>
+        {
+            var end = Math.Min(matrix.Count, (block + 1) * 512);
+            for (var i = block * 512; i < end; i++)
+            {
+                metrics[i] = SeriesMetrics.Compute(matrix.Column(i), periodsPerYear);
+            }
+        });
+        return metrics;
+    }
+
+    /// <summary>Highest fitness among finished runs; ties keep the earlier run (smaller size, then table order).</summary>
+    public static AlgorithmRun? Winner(IEnumerable<AlgorithmRun> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        AlgorithmRun? best = null;
+        foreach (var run in runs)
+        {
+            if (run.Succeeded && (best is null || run.Fitness > best.Fitness))
+            {
+                best = run;
+            }
+        }
+
+        return best;
+    }
+
+    private static AlgorithmRun[] Search(
+        FitnessModel model, OptimizationRequest request, Action<SearchProgress>? progress, CancellationToken cancellation)
+    {
+        var tasks = (from size in Enumerable.Range(request.MinSize, request.MaxSize - request.MinSize + 1)
+                     from algorithm in request.Algorithms
+                     select (size, algorithm)).ToArray();
+        var workers = Math.Clamp(request.Parallelism ?? Environment.ProcessorCount, 1, tasks.Length);
+        TimeSpan? slice = request.TimeLimit is { } limit ? limit * workers / tasks.Length : null;
+        var runs = new AlgorithmRun[tasks.Length];
+        Parallel.For(0, tasks.Length, new ParallelOptions { MaxDegreeOfParallelism = workers }, i =>
+        {
+            var (size, algorithm) = tasks[i];
+            runs[i] = RunOne(model, request, algorithm, size, slice, progress, cancellation);
+        });
+        return runs;
+    }
+
+    private static AlgorithmRun RunOne(
+        FitnessModel model, OptimizationRequest request, SearchAlgorithm algorithm, int size, TimeSpan? slice,
+        Action<SearchProgress>? progress, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        var parameters = request.ParametersOf(algorithm);
+        var budget = request.MaxEvaluations ?? (slice is null ? algorithm.Budget(parameters) : long.MaxValue);
+        var index = SearchAlgorithms.All.ToList().IndexOf(algorithm);
+        var seed = Rng.Derive(request.Seed, (ulong)index, (ulong)size);
+        var context = new SearchContext(algorithm.Code, model, size, seed, parameters, budget, slice, cancellation, progress);
+        try
+        {
+            algorithm.Run(context);
+            if (double.IsNegativeInfinity(context.BestFitness))
+            {
+                return new AlgorithmRun(algorithm.Code, size, double.NaN, [], context.Evaluations, clock.Elapsed.TotalSeconds,
+                    "stopped before its first evaluation");
+            }
+
+            var members = context.BestMembers.Order().ToArray();
+            var fitness = new PortfolioScorer(model).Evaluate(members);
+            context.ReportFinal();
+            return new AlgorithmRun(algorithm.Code, size, fitness, members, context.Evaluations, clock.Elapsed.TotalSeconds, null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new AlgorithmRun(algorithm.Code, size, double.NaN, [], context.Evaluations, clock.Elapsed.TotalSeconds, e.Message);
+        }
+    }
+}

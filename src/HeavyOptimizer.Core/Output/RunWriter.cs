@@ -1,0 +1,258 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HeavyOptimizer.Core.Fitness;
+using HeavyOptimizer.Core.Metrics;
+using HeavyOptimizer.Core.Optimization;
+
+namespace HeavyOptimizer.Core.Output;
+
+/// <summary>
+/// Writes a run directory (SPEC section 7). Everything goes into a hidden temporary directory beside the target,
+/// manifest.json last, and the directory is renamed into place only when complete, so a half-written run never
+/// looks like a run.
+/// </summary>
+public static class RunWriter
+{
+    /// <summary>The manifest's file name.</summary>
+    public const string ManifestName = "manifest.json";
+
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>Writes <paramref name="result"/> under <paramref name="outputRoot"/>; returns the run directory.</summary>
+    public static string Write(OptimizationResult result, string outputRoot, string? jobId = null)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        Directory.CreateDirectory(outputRoot);
+        var stamp = result.StartedAt.ToLocalTime().ToString("yyyyMMdd_HHmmss", CultureInfo.InvariantCulture);
+        var runId = jobId is null ? $"run_{stamp}" : $"run_{stamp}_{jobId}";
+        var temp = Path.Combine(outputRoot, $".{runId}.partial-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            var target = FreeName(outputRoot, runId);
+            runId = Path.GetFileName(target);
+            WriteFiles(result, temp, runId, stamp);
+            Directory.Move(temp, target);
+            return target;
+        }
+        catch
+        {
+            Directory.Delete(temp, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>True when <paramref name="runDirectory"/> has a manifest whose every hash matches its file.</summary>
+    public static bool Verify(string runDirectory, out string problem)
+    {
+        var manifestPath = Path.Combine(runDirectory, ManifestName);
+        if (!File.Exists(manifestPath))
+        {
+            problem = "no manifest.json: the run is incomplete";
+            return false;
+        }
+
+        var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))?["files"]?.AsObject();
+        if (manifest is null)
+        {
+            problem = "manifest.json has no file list";
+            return false;
+        }
+
+        foreach (var (name, hash) in manifest)
+        {
+            var path = Path.Combine(runDirectory, name);
+            if (!File.Exists(path))
+            {
+                problem = $"{name} is missing";
+                return false;
+            }
+
+            if (Sha256(path) != hash?.GetValue<string>())
+            {
+                problem = $"{name} does not match its hash in the manifest";
+                return false;
+            }
+        }
+
+        problem = string.Empty;
+        return true;
+    }
+
+    private static void WriteFiles(OptimizationResult result, string dir, string runId, string stamp)
+    {
+        var size = result.Best.Size;
+        var bestName = $"Best_Portfolio_Size{size}_{stamp}";
+        var files = new List<string>();
+        void Text(string name, string content)
+        {
+            File.WriteAllText(Path.Combine(dir, name), content, Utf8);
+            files.Add(name);
+        }
+
+        Text("strategy_metrics.csv", StrategyMetricsCsv(result));
+        Text($"{bestName}.txt", BestPortfolio(result));
+        var title = $"Best Portfolio Size {size} ({result.Best.Algorithm}, fitness {result.Best.Fitness:F4})";
+        Charts.Equity(Path.Combine(dir, $"equity_curves_{bestName}.png"), result.Matrix.Dates, result.BestSeries, title);
+        files.Add($"equity_curves_{bestName}.png");
+        Charts.Drawdown(Path.Combine(dir, $"drawdowns_{bestName}.png"), result.Matrix.Dates, result.BestSeries, title);
+        files.Add($"drawdowns_{bestName}.png");
+        Text("error_log.txt", string.Concat(result.Warnings.Select(w => w + "\n")));
+        if (result.Request.Ulta)
+        {
+            Text("inversion_report.md", InversionReport(result));
+        }
+
+        Text($"optimization_summary_{stamp}.txt", Summary(result, runId));
+        var report = RunReport.Build(result, runId, files.Append("result.json"));
+        Text("result.json", report.ToJsonString(RunReport.JsonOptions) + "\n");
+        var manifest = new JsonObject
+        {
+            ["run_id"] = runId,
+            ["algorithm"] = "sha256",
+            ["files"] = new JsonObject(files.Select(f => KeyValuePair.Create(f, (JsonNode?)Sha256(Path.Combine(dir, f))))),
+        };
+        File.WriteAllText(Path.Combine(dir, ManifestName), manifest.ToJsonString(RunReport.JsonOptions) + "\n", Utf8);
+    }
+
+    /// <summary>strategy_metrics.csv: one row per strategy in input order, the legacy header and number format.</summary>
+    public static string StrategyMetricsCsv(OptimizationResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return StrategyMetricsCsv(result.Matrix.Names, result.StrategyMetrics);
+    }
+
+    /// <summary>strategy_metrics.csv for <paramref name="names"/> and their metrics.</summary>
+    public static string StrategyMetricsCsv(IReadOnlyList<string> names, IReadOnlyList<SeriesMetrics> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        ArgumentNullException.ThrowIfNull(metrics);
+        var csv = new StringBuilder(names.Count * 96);
+        csv.Append(",ROI,Max Drawdown,Win Percentage,Profit Factor,Expectancy\n");
+        for (var i = 0; i < names.Count; i++)
+        {
+            var m = metrics[i];
+            csv.Append(CsvField(names[i])).Append(',')
+                .Append(PythonFloat.Format(m.Roi)).Append(',')
+                .Append(PythonFloat.Format(m.MaxDrawdown)).Append(',')
+                .Append(PythonFloat.Format(m.WinPercentage)).Append(',')
+                .Append(PythonFloat.Format(m.ProfitFactor)).Append(',')
+                .Append(PythonFloat.Format(m.Expectancy)).Append('\n');
+        }
+
+        return csv.ToString();
+    }
+
+    private static string BestPortfolio(OptimizationResult result)
+    {
+        var m = result.BestMetrics;
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Best Portfolio (Size {result.Best.Size})\n");
+        text.Append(CultureInfo.InvariantCulture, $"Method: {result.Best.Algorithm}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Fitness: {PythonFloat.Format(result.Best.Fitness)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Base Metric ({result.Request.Fitness.Metric.Name()}): {PythonFloat.Format(result.BestBaseMetric)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Mean Correlation: {PythonFloat.Format(result.BestMeanCorrelation)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"ROI: {PythonFloat.Format(m.Roi)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Max Drawdown: {PythonFloat.Format(m.MaxDrawdown)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Win Percentage: {PythonFloat.Format(m.WinPercentage)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Profit Factor: {PythonFloat.Format(m.ProfitFactor)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Expectancy: {PythonFloat.Format(m.Expectancy)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Sharpe Ratio: {PythonFloat.Format(m.Sharpe)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Sortino Ratio: {PythonFloat.Format(m.Sortino)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"Annualized Return: {PythonFloat.Format(m.AnnualizedReturn)}\n");
+        text.Append("\nStrategies:\n");
+        AppendNumbered(text, result.BestNames);
+        return text.ToString();
+    }
+
+    private static string Summary(OptimizationResult result, string runId)
+    {
+        var r = result.Request;
+        var matrix = result.Dataset.Matrix;
+        var s = new StringBuilder();
+        void Line(FormattableString line) => s.Append(line.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        Line($"Heavy Optimizer - Optimization Summary");
+        Line($"Run ID: {runId}");
+        Line($"Date: {result.StartedAt.ToLocalTime():yyyy-MM-dd HH:mm:ss}");
+        Line($"Input File: {Path.GetFullPath(result.Dataset.Source)}");
+        Line($"Dataset: {matrix.Rows} rows x {matrix.Count} strategies ({matrix.Dates[0]:yyyy-MM-dd} to {matrix.Dates[^1]:yyyy-MM-dd})");
+        Line($"Dataset Fingerprint: sha256:{result.Dataset.Fingerprint}");
+        Line($"Backend: {r.Backend}");
+        Line($"");
+        Line($"Parameters:");
+        Line($"  Metric: {r.Fitness.Metric.Name()}");
+        Line($"  Portfolio Sizes: {(r.MinSize == r.MaxSize ? r.MinSize.ToString(CultureInfo.InvariantCulture) : $"{r.MinSize}-{r.MaxSize}")}");
+        Line($"  Algorithms: {string.Join(", ", r.Algorithms.Select(a => a.Code))}");
+        Line($"  ULTA: {(r.Ulta ? $"on ({result.Inversions.Count} inverted)" : "off")}");
+        Line($"  Penalty Weight: {r.Fitness.PenaltyWeight}");
+        Line($"  Drawdown Threshold: {r.Fitness.DrawdownThreshold}");
+        Line($"  Seed: {r.Seed}");
+        Line($"  Time Limit: {(r.TimeLimit is { } t ? $"{t.TotalSeconds} seconds" : "none (evaluation budgets)")}");
+        Line($"");
+        Line($"Algorithm Results:");
+        foreach (var run in result.Runs)
+        {
+            var outcome = run.Succeeded ? $"fitness {run.Fitness,12:F6}" : $"FAILED: {run.Error}";
+            Line($"  {run.Algorithm,-4} size {run.Size,3}  {outcome}  evaluations {run.Evaluations,10}  seconds {run.Seconds,8:F3}");
+        }
+
+        Line($"");
+        Line($"Best Portfolio Size: {result.Best.Size}");
+        Line($"Best Method: {result.Best.Algorithm}");
+        Line($"Best Fitness: {result.Best.Fitness:F6}");
+        Line($"");
+        Line($"Strategies:");
+        AppendNumbered(s, result.BestNames);
+        Line($"");
+        Line($"Execution Time: {result.Seconds:F2} seconds");
+        return s.ToString();
+    }
+
+    private static string InversionReport(OptimizationResult result)
+    {
+        var s = new StringBuilder();
+        s.Append("# ULTA inversion report\n\n");
+        s.Append(CultureInfo.InvariantCulture, $"{result.Inversions.Count} of {result.Matrix.Count} strategies inverted.\n\n");
+        s.Append("| strategy | inverted as | ROI | inverted ROI | drawdown | inverted drawdown | ratio | inverted ratio |\n");
+        s.Append("|---|---|---|---|---|---|---|---|\n");
+        foreach (var i in result.Inversions)
+        {
+            s.Append(CultureInfo.InvariantCulture,
+                $"| {i.Original} | {i.Inverted} | {PythonFloat.Format(i.OriginalRoi)} | {PythonFloat.Format(i.InvertedRoi)} | {PythonFloat.Format(i.OriginalDrawdown)} | {PythonFloat.Format(i.InvertedDrawdown)} | {PythonFloat.Format(i.OriginalRatio)} | {PythonFloat.Format(i.InvertedRatio)} |\n");
+        }
+
+        return s.ToString();
+    }
+
+    private static void AppendNumbered(StringBuilder text, IEnumerable<string> names)
+    {
+        var n = 0;
+        foreach (var name in names)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{++n}. {name}\n");
+        }
+    }
+
+    private static string CsvField(string value) =>
+        value.AsSpan().IndexOfAny(",\"\n") >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
+
+    private static string FreeName(string root, string runId)
+    {
+        var target = Path.Combine(root, runId);
+        for (var n = 2; Directory.Exists(target); n++)
+        {
+            target = Path.Combine(root, $"{runId}_{n}");
+        }
+
+        return target;
+    }
+
+    private static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text.Json.Nodes;
+
+namespace HeavyOptimizer.Admin.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("hopt-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Sample(int strategies = 300, int rows = 40, int seed = 1)
+    {
+        var path = Path.Combine(_dir, $"sample_{strategies}_{rows}_{seed}.csv");
+        var outcome = Hopt.Run("sample", "--strategies", $"{strategies}", "--rows", $"{rows}", "--seed", $"{seed}", "--output", path);
+        Assert.True(outcome.ExitCode == 0, outcome.Error);
+        return path;
+    }
+
+    [Fact]
+    public void Sample_is_deterministic_for_a_seed_and_reads_back()
+    {
+        var a = File.ReadAllBytes(Sample(seed: 4));
+        var b = File.ReadAllBytes(Sample(seed: 4));
+        var c = File.ReadAllBytes(Sample(seed: 5));
+
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+        var header = File.ReadLines(Sample(seed: 4)).First().Split(',');
+        Assert.Equal(302, header.Length);
+        Assert.Equal(["Date", "Day"], header[..2]);
+    }
+
+    [Fact]
+    public void Optimize_json_prints_one_document_with_the_run_directory()
+    {
+        var input = Sample();
+        var outcome = Hopt.Run("optimize", "--input", input, "--portfolio-size", "10", "--seed", "3",
+            "--algorithms", "ga,sa,rs", "--output", Path.Combine(_dir, "out"), "--json");
+
+        Assert.True(outcome.ExitCode == 0, outcome.Error);
+        var json = JsonNode.Parse(outcome.Out)!;
+        var run = (string)json["run_directory"]!;
+        Assert.True(File.Exists(Path.Combine(run, "manifest.json")));
+        Assert.Equal(10, json["best"]!["strategies"]!.AsArray().Count);
+        Assert.Equal(["GA", "SA", "RS"], json["algorithms"]!.AsArray().Select(a => (string)a!["algorithm"]!));
+        Assert.Equal(3UL, (ulong)json["parameters"]!["seed"]!);
+        // Progress goes to stderr as plain lines when it is not a terminal.
+        Assert.Contains("progress: SA size 10 done", outcome.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Same_seed_same_best_portfolio_across_processes()
+    {
+        var input = Sample();
+        string Best() => Hopt.Run("optimize", "--input", input, "-n", "12", "--seed", "8", "--output", Path.Combine(_dir, "o"), "--json").Out;
+        Assert.Equal(JsonNode.Parse(Best())!["best"]!["strategies"]!.ToJsonString(), JsonNode.Parse(Best())!["best"]!["strategies"]!.ToJsonString());
+    }
+
+    [Fact]
+    public void Size_range_ulta_metric_and_parameter_overrides_are_honoured()
+    {
+        var input = Sample();
+        var outcome = Hopt.Run("optimize", "--input", input, "--min-size", "10", "--max-size", "12", "--algorithms", "de,hc",
+            "--metric", "roi", "--penalty-weight", "2", "--ulta", "--param", "de.population=12", "--param", "hc.neighbourhood=4",
+            "--output", Path.Combine(_dir, "out"), "--json");
+
+        Assert.True(outcome.ExitCode == 0, outcome.Error);
+        var json = JsonNode.Parse(outcome.Out)!;
+        Assert.Equal(6, json["algorithms"]!.AsArray().Count);
+        Assert.Equal("roi", (string)json["parameters"]!["metric"]!);
+        Assert.Equal(12.0, (double)json["parameters"]!["algorithms"]!["DE"]!["population"]!);
+        Assert.Equal(12 * 50, (long)json["algorithms"]!.AsArray()[0]!["evaluations"]!);
+        Assert.True(File.Exists(Path.Combine((string)json["run_directory"]!, "inversion_report.md")));
+    }
+
+    [Theory]
+    [InlineData("--algorithms", "ga,zz", "unknown algorithm 'zz'")]
+    [InlineData("--metric", "sharpe", "unknown metric 'sharpe'")]
+    [InlineData("--param", "ga.popsize=3", "popsize")]
+    [InlineData("--param", "garbage", "ALGORITHM.NAME=NUMBER")]
+    [InlineData("--portfolio-size", "400", "fewer than the portfolio size 400")]
+    public void Bad_options_exit_non_zero_with_a_one_line_reason(string option, string value, string reason)
+    {
+        var outcome = Hopt.Run("optimize", "--input", Sample(), option, value, "--output", Path.Combine(_dir, "out"));
+
+        Assert.Equal(2, outcome.ExitCode);
+        var line = Assert.Single(outcome.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("hopt:", StringComparison.Ordinal));
+        Assert.Contains(reason, line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")) && Directory.EnumerateFileSystemEntries(Path.Combine(_dir, "out")).Any());
+    }
+
+    [Fact]
+    public void Bad_input_file_names_file_row_and_column()
+    {
+        var path = Path.Combine(_dir, "bad.csv");
+        File.WriteAllText(path, "Date,A,B\n2024-01-04,1,2\n2024-01-11,1,x\n");
+        var outcome = Hopt.Run("optimize", "--input", path, "-n", "2", "--output", Path.Combine(_dir, "out"));
+
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Contains("bad.csv, row 3, column 'B': 'x' is not a finite number", outcome.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_input_file_is_reported()
+    {
+        var outcome = Hopt.Run("optimize", "--input", Path.Combine(_dir, "nope.csv"), "--output", Path.Combine(_dir, "out"));
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Contains("nope.csv", outcome.Error, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,35 @@
+using System.Diagnostics;
+
+namespace HeavyOptimizer.Admin.Tests;
+
+/// <summary>Runs the built console (hopt.dll beside the tests) as a separate process, as a user would.</summary>
+internal static class Hopt
+{
+    public sealed record Outcome(int ExitCode, string Out, string Error);
+
+    public static Outcome Run(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "hopt.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"hopt {string.Join(' ', args)} did not finish in 3 minutes");
+        }
+
+        return new Outcome(process.ExitCode, output.Result, error.Result);
+    }
+}
