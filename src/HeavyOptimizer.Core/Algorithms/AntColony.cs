@@ -1,4 +1,4 @@
-using HeavyOptimizer.Core.Metrics;
+using System.Runtime.CompilerServices;
 
 namespace HeavyOptimizer.Core.Algorithms;
 
@@ -34,6 +34,7 @@ public sealed class AntColony : SearchAlgorithm
         (long)parameters.Count("ants") * parameters.Count("iterations");
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -93,11 +94,7 @@ public sealed class AntColony : SearchAlgorithm
     private static double[] Heuristic(SearchContext context)
     {
         var n = context.Universe;
-        var own = new double[n];
-        for (var i = 0; i < n; i++)
-        {
-            own[i] = context.Model.BaseMetric(SeriesStats.Of(context.Model.Matrix.Column(i)));
-        }
+        var own = CandidateList.OwnFitness(context);
 
         var order = Enumerable.Range(0, n).ToArray();
         Array.Sort(own.ToArray(), order);

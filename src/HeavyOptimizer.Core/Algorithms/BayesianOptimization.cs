@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>
@@ -28,6 +29,7 @@ public sealed class BayesianOptimization : SearchAlgorithm
     public override long Budget(AlgorithmParameters parameters) => parameters.Count("calls");
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>
@@ -27,6 +28,7 @@ public sealed class DifferentialEvolution : SearchAlgorithm
         (long)parameters.Count("population", 4) * parameters.Count("generations");
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

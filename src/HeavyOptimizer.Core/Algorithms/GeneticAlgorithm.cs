@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>
@@ -28,6 +29,7 @@ public sealed class GeneticAlgorithm : SearchAlgorithm
         (long)parameters.Count("population", 2) * parameters.Count("generations");
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HeavyOptimizer.Core.Fitness;
 
 namespace HeavyOptimizer.Core.Algorithms;
@@ -27,6 +28,7 @@ public sealed class HillClimbing : SearchAlgorithm
         (long)parameters.Count("iterations") * parameters.Count("neighbourhood");
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

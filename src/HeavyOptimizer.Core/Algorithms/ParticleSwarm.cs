@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>
@@ -29,6 +30,7 @@ public sealed class ParticleSwarm : SearchAlgorithm
         (long)parameters.Count("swarm") * parameters.Count("iterations");
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

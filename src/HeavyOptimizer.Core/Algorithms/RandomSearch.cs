@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>RS: uniform random portfolios; the baseline every other algorithm must beat.</summary>
@@ -16,6 +17,7 @@ public sealed class RandomSearch : SearchAlgorithm
     public override long Budget(AlgorithmParameters parameters) => parameters.Count("samples");
 
     /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Run(SearchContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

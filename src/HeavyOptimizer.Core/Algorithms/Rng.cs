@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 
 namespace HeavyOptimizer.Core.Algorithms;
@@ -35,6 +36,7 @@ public sealed class Rng
     }
 
     /// <summary>Next 64 random bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ulong NextUInt64()
     {
         var result = BitOperations.RotateLeft(_s1 * 5, 7) * 9;
@@ -49,6 +51,7 @@ public sealed class Rng
     }
 
     /// <summary>Uniform integer in [0, <paramref name="bound"/>) (Lemire's method, no modulo bias).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Next(int bound)
     {
         var m = (UInt128)NextUInt64() * (ulong)bound;
@@ -67,6 +70,7 @@ public sealed class Rng
     }
 
     /// <summary>Uniform double in [0, 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
     private static ulong SplitMix(ref ulong state)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using HeavyOptimizer.Core.Fitness;
 
@@ -96,6 +97,7 @@ public sealed class SearchContext
     public bool ShouldStop => Evaluations >= _maxEvaluations || _outOfTime || _cancellation.IsCancellationRequested;
 
     /// <summary>Full evaluation of a portfolio, counted and offered as a best candidate.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Evaluate(ReadOnlySpan<int> members)
     {
         var fitness = Scorer.Evaluate(members);
@@ -105,6 +107,7 @@ public sealed class SearchContext
     }
 
     /// <summary>Incremental evaluation of a swap, counted; commit it and <see cref="Offer"/> the result if it is kept.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double TrySwap(SwapState state, int slot, int incoming)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -123,6 +126,7 @@ public sealed class SearchContext
     }
 
     /// <summary>Records <paramref name="members"/> as the best portfolio if <paramref name="fitness"/> beats the best.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Offer(ReadOnlySpan<int> members, double fitness)
     {
         if (fitness > BestFitness)
@@ -133,6 +137,7 @@ public sealed class SearchContext
     }
 
     /// <summary>Fills <paramref name="members"/> with a uniformly random portfolio of distinct strategies.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void RandomPortfolio(Span<int> members)
     {
         for (var i = 0; i < members.Length; i++)
@@ -154,6 +159,7 @@ public sealed class SearchContext
     }
 
     /// <summary>A uniformly random strategy that is not in <paramref name="state"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int RandomOutsider(SwapState state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -180,6 +186,7 @@ public sealed class SearchContext
 
     internal void ReportFinal() => _progress?.Invoke(new SearchProgress(Algorithm, Size, Evaluations, BestFitness, 1));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Count()
     {
         Evaluations++;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HeavyOptimizer.Core.Data;
 using HeavyOptimizer.Core.Metrics;
 
@@ -62,6 +63,7 @@ public sealed class FitnessModel
     /// Fitness from a portfolio's statistics: base metric minus the correlation penalty, where
     /// <paramref name="pairSumTwice"/> is twice the sum of the pairwise correlations of its <paramref name="size"/> members.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Score(in SeriesStats stats, int size, double pairSumTwice)
     {
         var meanCorrelation = size > 1 ? pairSumTwice / ((double)size * (size - 1)) : 0;
@@ -75,6 +77,7 @@ public sealed class FitnessModel
     }
 
     /// <summary>The base metric of SPEC section 4 for a series with these statistics.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double BaseMetric(in SeriesStats stats) => Options.Metric switch
     {
         FitnessMetric.Ratio => stats.MaxDrawdown > 1e-6 ? stats.Sum / stats.MaxDrawdown

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HeavyOptimizer.Core.Metrics;
 
 namespace HeavyOptimizer.Core.Fitness;
@@ -20,6 +21,7 @@ public sealed class PortfolioScorer(FitnessModel model)
     /// Different orders of one set agree to rounding; pass them in ascending order for the canonical value (every
     /// reported fitness is computed that way, so it is a function of the set alone, bit for bit).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double Evaluate(ReadOnlySpan<int> members)
     {
         var stats = Accumulate(members, out var pairSumTwice);
@@ -44,6 +46,7 @@ public sealed class PortfolioScorer(FitnessModel model)
             series);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private SeriesStats Accumulate(ReadOnlySpan<int> members, out double pairSumTwice)
     {
         if (members.IsEmpty)

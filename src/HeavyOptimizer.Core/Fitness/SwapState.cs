@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using HeavyOptimizer.Core.Metrics;
 
 namespace HeavyOptimizer.Core.Fitness;
@@ -68,6 +69,7 @@ public sealed class SwapState
     }
 
     /// <summary>Fitness of the portfolio with the member in <paramref name="slot"/> replaced by the non-member <paramref name="incoming"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double TrySwap(int slot, int incoming)
     {
         var rows = _model.Rows;
@@ -81,6 +83,7 @@ public sealed class SwapState
     }
 
     /// <summary>Applies the swap; the fitness is recomputed in full now and then so rounding cannot drift.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Commit(int slot, int incoming, double fitness)
     {
         var rows = _model.Rows;

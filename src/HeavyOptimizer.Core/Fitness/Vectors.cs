@@ -7,6 +7,7 @@ namespace HeavyOptimizer.Core.Fitness;
 /// <summary>The few SIMD loops the evaluators need, over spans of equal length.</summary>
 internal static class Vectors
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
         ref var ra = ref MemoryMarshal.GetReference(a);
@@ -31,6 +32,7 @@ internal static class Vectors
     /// sums = sum of the columns of <paramref name="values"/> at <paramref name="offsets"/>, and zSums likewise over
     /// <paramref name="z"/>; blocked over rows so each block's totals stay in registers while the members stream by.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SumColumns(double[] values, double[] z, ReadOnlySpan<int> offsets, Span<double> sums, Span<double> zSums)
     {
         var rows = sums.Length;
@@ -96,6 +98,7 @@ internal static class Vectors
     }
 
     /// <summary>target += source.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(Span<double> target, ReadOnlySpan<double> source)
     {
         ref var rt = ref MemoryMarshal.GetReference(target);
@@ -113,6 +116,7 @@ internal static class Vectors
     }
 
     /// <summary>target += plus - minus.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddDifference(Span<double> target, ReadOnlySpan<double> plus, ReadOnlySpan<double> minus)
     {
         ref var rt = ref MemoryMarshal.GetReference(target);
@@ -135,6 +139,7 @@ internal static class Vectors
     /// One pass of a swap: candidate = sums + values[plus..] - values[minus..], and returns
     /// ||zSums + z[plus..] - z[minus..]||^2 without storing that vector.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Swap(
         ReadOnlySpan<double> sums, ReadOnlySpan<double> zSums, double[] values, double[] z, int plus, int minus, Span<double> candidate)
     {

@@ -68,6 +68,7 @@ public struct SeriesStats
     /// <param name="sums">Column sums per row.</param>
     /// <param name="divisor">Number of members.</param>
     /// <param name="distribution">Whether gains, losses and their counts are needed; when false they are left 0.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static SeriesStats OfSums(ReadOnlySpan<double> sums, double divisor, bool distribution = true)
     {
         SeriesStats s = default;
@@ -117,6 +118,7 @@ public struct SeriesStats
     /// its local end, running peak, drawdown and lowest equity; a segment after a prefix with end E and peak P has
     /// drawdown max(d, P - E - min), and the prefix's peak becomes max(P, E + peak).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (double Equity, double MaxDrawdown) Drawdown(ReadOnlySpan<double> r)
     {
         var length = r.Length / 4;
