@@ -42,6 +42,11 @@ public sealed class AntColony : SearchAlgorithm
         var ants = p.Count("ants");
         var (alpha, beta, evaporation, deposit) = (p["alpha"], p["beta"], p["evaporation"], p["deposit"]);
         var heuristic = Heuristic(context);
+        for (var i = 0; i < heuristic.Length; i++)
+        {
+            heuristic[i] = Math.Pow(heuristic[i], beta);
+        }
+
         var pheromone = new double[context.Universe];
         Array.Fill(pheromone, 1.0);
         var weights = new double[context.Universe];
@@ -57,7 +62,7 @@ public sealed class AntColony : SearchAlgorithm
         {
             for (var i = 0; i < weights.Length; i++)
             {
-                weights[i] = Math.Pow(pheromone[i], alpha) * Math.Pow(heuristic[i], beta);
+                weights[i] = (alpha == 1 ? pheromone[i] : Math.Pow(pheromone[i], alpha)) * heuristic[i];
             }
 
             sampler.Load(weights);

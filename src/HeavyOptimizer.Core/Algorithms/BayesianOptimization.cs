@@ -40,36 +40,50 @@ public sealed class BayesianOptimization : SearchAlgorithm
         var prior = p["prior_weight"];
         var universe = context.Universe;
         var baseRate = (double)context.Size / universe;
+        // Observations sorted best first; good/bad hold how often each strategy appears in the first goodCount of
+        // them and in the rest. Both are kept up to date per call (O(N)), not recounted (O(calls x N)).
         var observations = new List<(int[] Members, double Fitness)>();
+        var goodCount = 0;
         var good = new double[universe];
         var bad = new double[universe];
         var density = new double[universe];
         var sampler = new WeightedSampler(universe);
         var candidate = new int[context.Size];
         var chosen = new int[context.Size];
+        void Observe(int[] members, double fitness)
+        {
+            var at = observations.FindIndex(o => o.Fitness < fitness);
+            at = at < 0 ? observations.Count : at;
+            observations.Insert(at, (members, fitness));
+            if (at < goodCount)
+            {
+                Count(members, good, 1);
+                Count(observations[goodCount].Members, good, -1);
+                Count(observations[goodCount].Members, bad, 1);
+            }
+            else
+            {
+                Count(members, bad, 1);
+            }
+
+            var target = Math.Max(1, (int)Math.Ceiling(gamma * observations.Count));
+            for (; goodCount < target; goodCount++)
+            {
+                Count(observations[goodCount].Members, bad, -1);
+                Count(observations[goodCount].Members, good, 1);
+            }
+        }
+
         while (!context.ShouldStop)
         {
             if (observations.Count < initial)
             {
                 context.RandomPortfolio(candidate);
-                observations.Add(((int[])candidate.Clone(), context.Evaluate(candidate)));
+                Observe((int[])candidate.Clone(), context.Evaluate(candidate));
                 continue;
             }
 
-            observations.Sort((x, y) => y.Fitness.CompareTo(x.Fitness));
-            var goodCount = Math.Max(1, (int)Math.Ceiling(gamma * observations.Count));
             var badCount = observations.Count - goodCount;
-            Array.Clear(good);
-            Array.Clear(bad);
-            for (var o = 0; o < observations.Count; o++)
-            {
-                var counts = o < goodCount ? good : bad;
-                foreach (var s in observations[o].Members)
-                {
-                    counts[s]++;
-                }
-            }
-
             for (var s = 0; s < universe; s++)
             {
                 density[s] = (good[s] + prior * baseRate) / (goodCount + prior);
@@ -83,9 +97,8 @@ public sealed class BayesianOptimization : SearchAlgorithm
                 var score = 0.0;
                 foreach (var s in candidate)
                 {
-                    var l = density[s];
                     var g = (bad[s] + prior * baseRate) / (badCount + prior);
-                    score += Math.Log(l / g);
+                    score += Math.Log(density[s] / g);
                 }
 
                 if (score > bestScore)
@@ -95,7 +108,15 @@ public sealed class BayesianOptimization : SearchAlgorithm
                 }
             }
 
-            observations.Add(((int[])chosen.Clone(), context.Evaluate(chosen)));
+            Observe((int[])chosen.Clone(), context.Evaluate(chosen));
+        }
+    }
+
+    private static void Count(int[] members, double[] counts, int delta)
+    {
+        foreach (var s in members)
+        {
+            counts[s] += delta;
         }
     }
 }

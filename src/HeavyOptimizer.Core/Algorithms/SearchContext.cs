@@ -19,7 +19,8 @@ public sealed record SearchProgress(string Algorithm, int Size, long Evaluations
 /// </summary>
 public sealed class SearchContext
 {
-    private const int ClockCheckInterval = 256;
+    private const long MaxClockCheckInterval = 256;
+    private static readonly long ClockCheckTicks = Stopwatch.Frequency / 1000;
     private static readonly long ProgressInterval = Stopwatch.Frequency / 5;
     private readonly long _maxEvaluations;
     private readonly long _deadlineTicks;
@@ -28,6 +29,8 @@ public sealed class SearchContext
     private readonly Action<SearchProgress>? _progress;
     private readonly bool[] _scratchFlags;
     private long _nextClockCheck;
+    private long _lastCheckTicks;
+    private long _lastCheckEvaluations;
     private long _lastProgressTicks;
     private bool _outOfTime;
 
@@ -48,6 +51,7 @@ public sealed class SearchContext
         _progress = progress;
         _scratchFlags = new bool[model.Count];
         _lastProgressTicks = _startTicks;
+        _lastCheckTicks = _startTicks;
         BestMembers = new int[size];
     }
 
@@ -195,8 +199,13 @@ public sealed class SearchContext
             return;
         }
 
-        _nextClockCheck = Evaluations + ClockCheckInterval;
+        // Look at the clock about once a millisecond, however long an evaluation takes for this algorithm.
         var now = Stopwatch.GetTimestamp();
+        var done = Evaluations - _lastCheckEvaluations;
+        var elapsed = Math.Max(1, now - _lastCheckTicks);
+        _nextClockCheck = Evaluations + Math.Clamp(done * ClockCheckTicks / elapsed, 1, MaxClockCheckInterval);
+        _lastCheckTicks = now;
+        _lastCheckEvaluations = Evaluations;
         _outOfTime = now >= _deadlineTicks;
         if (_progress is not null && now - _lastProgressTicks >= ProgressInterval)
         {

@@ -42,7 +42,6 @@ public sealed class StrategyMatrix
     /// <summary>All values, column-major.</summary>
     public ReadOnlySpan<double> Values => _values;
 
-    internal double[] RawValues => _values;
 
     /// <summary>A new matrix with the named strategies replaced; used by the ULTA inversion.</summary>
     public StrategyMatrix WithColumns(IReadOnlyList<string> names, double[] values) => new(names, Dates, values);

@@ -8,10 +8,11 @@ namespace HeavyOptimizer.Core.Fitness;
 /// The immutable, thread-safe part of fitness evaluation: the dataset, the scoring options and every strategy's
 /// standardised column z_i = (x_i - mean) / ||x_i - mean|| (zero for a zero-variance strategy), so that
 /// corr(i, j) = z_i . z_j and the sum of a portfolio's pairwise correlations is (||sum z_i||^2 - sum ||z_i||^2) / 2.
-/// The M x M correlation matrix is never built.
+/// The M x M correlation matrix is never built. Columns are held in <see cref="RowLayout"/> order for the hot paths.
 /// </summary>
 public sealed class FitnessModel
 {
+    private readonly double[] _values;
     private readonly double[] _z;
     private readonly double[] _zNormSquared;
 
@@ -23,14 +24,19 @@ public sealed class FitnessModel
         Matrix = matrix;
         Options = options;
         Rows = matrix.Rows;
+        Layout = new RowLayout(Rows);
+        _values = GC.AllocateUninitializedArray<double>(matrix.Count * Rows);
         _z = GC.AllocateUninitializedArray<double>(matrix.Count * Rows);
         _zNormSquared = new double[matrix.Count];
         Parallel.For(0, (matrix.Count + 1023) / 1024, block =>
         {
             var end = Math.Min(matrix.Count, (block + 1) * 1024);
+            var z = new double[Rows];
             for (var i = block * 1024; i < end; i++)
             {
-                _zNormSquared[i] = Standardize(matrix.Column(i), _z.AsSpan(i * Rows, Rows));
+                _zNormSquared[i] = Standardize(matrix.Column(i), z);
+                Layout.Store(matrix.Column(i), _values.AsSpan(i * Rows, Rows));
+                Layout.Store(z, _z.AsSpan(i * Rows, Rows));
             }
         });
     }
@@ -50,8 +56,13 @@ public sealed class FitnessModel
     /// <summary>Whether the metric needs gains, losses and their counts, not just ROI and drawdown.</summary>
     internal bool NeedsDistribution => Options.Metric is FitnessMetric.WinPercentage or FitnessMetric.ProfitFactor or FitnessMetric.Expectancy;
 
-    internal double[] Values => Matrix.RawValues;
+    /// <summary>The order in which <see cref="Values"/> and <see cref="Z"/> hold each strategy's rows.</summary>
+    internal RowLayout Layout { get; }
 
+    /// <summary>The strategies' columns in <see cref="Layout"/> order.</summary>
+    internal double[] Values => _values;
+
+    /// <summary>The standardised columns in <see cref="Layout"/> order.</summary>
     internal double[] Z => _z;
 
     internal double ZNormSquared(int strategy) => _zNormSquared[strategy];

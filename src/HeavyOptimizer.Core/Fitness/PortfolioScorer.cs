@@ -11,7 +11,7 @@ public sealed class PortfolioScorer(FitnessModel model)
 {
     private readonly double[] _sums = new double[model.Rows];
     private readonly double[] _zSums = new double[model.Rows];
-    private int[] _sorted = new int[16];
+    private int[] _offsets = new int[16];
 
     /// <summary>The model scored against.</summary>
     public FitnessModel Model { get; } = model;
@@ -34,9 +34,10 @@ public sealed class PortfolioScorer(FitnessModel model)
         var stats = Accumulate(members, out var pairSumTwice);
         var n = members.Length;
         var series = new double[Model.Rows];
+        Model.Layout.Restore(_sums, series);
         for (var t = 0; t < series.Length; t++)
         {
-            series[t] = _sums[t] / n;
+            series[t] /= n;
         }
 
         return new FitnessBreakdown(
@@ -54,23 +55,23 @@ public sealed class PortfolioScorer(FitnessModel model)
             throw new ArgumentException("a portfolio needs at least one strategy", nameof(members));
         }
 
-        if (_sorted.Length < members.Length)
+        if (_offsets.Length < members.Length)
         {
-            _sorted = new int[members.Length];
+            _offsets = new int[members.Length];
         }
 
-        var sorted = _sorted.AsSpan(0, members.Length);
-        members.CopyTo(sorted);
+        var offsets = _offsets.AsSpan(0, members.Length);
+        members.CopyTo(offsets);
         var normSquared = 0.0;
-        for (var i = 0; i < sorted.Length; i++)
+        for (var i = 0; i < offsets.Length; i++)
         {
-            normSquared += Model.ZNormSquared(sorted[i]);
-            sorted[i] *= Model.Rows;
+            normSquared += Model.ZNormSquared(offsets[i]);
+            offsets[i] *= Model.Rows;
         }
 
-        Vectors.SumColumns(Model.Values, Model.Z, sorted, _sums, _zSums);
+        Vectors.SumColumns(Model.Values, Model.Z, offsets, _sums, _zSums);
         pairSumTwice = Vectors.Dot(_zSums, _zSums) - normSquared;
-        return SeriesStats.OfSums(_sums, members.Length, Model.NeedsDistribution);
+        return PortfolioStats.Of(_sums, members.Length, Model.NeedsDistribution, Model.Layout);
     }
 }
 

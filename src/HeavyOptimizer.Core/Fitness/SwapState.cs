@@ -78,7 +78,7 @@ public sealed class SwapState
         var z = _model.Z;
         var zNorm = Vectors.Swap(_sums, _zSums, values, z, incoming * rows, outgoing * rows, _candidate);
         var normSquared = _normSquared - _model.ZNormSquared(outgoing) + _model.ZNormSquared(incoming);
-        var stats = SeriesStats.OfSums(_candidate, _members.Length, _model.NeedsDistribution);
+        var stats = PortfolioStats.Of(_candidate, _members.Length, _model.NeedsDistribution, _model.Layout);
         return _model.Score(stats, _members.Length, zNorm - normSquared);
     }
 

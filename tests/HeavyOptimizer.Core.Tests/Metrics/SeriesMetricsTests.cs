@@ -1,4 +1,5 @@
 using HeavyOptimizer.Core.Algorithms;
+using HeavyOptimizer.Core.Fitness;
 using HeavyOptimizer.Core.Metrics;
 
 namespace HeavyOptimizer.Core.Tests.Metrics;
@@ -79,7 +80,7 @@ public class SeriesMetricsTests
     [InlineData(17)]
     [InlineData(82)]
     [InlineData(1001)]
-    public void Hot_path_statistics_agree_with_the_reference_scan(int length)
+    public void Hot_path_statistics_in_row_layout_agree_with_the_reference_scan(int length)
     {
         var rng = new Rng((ulong)length);
         for (var trial = 0; trial < 50; trial++)
@@ -87,7 +88,10 @@ public class SeriesMetricsTests
             var sums = Enumerable.Range(0, length).Select(_ => Math.Round((rng.NextDouble() - 0.5) * 1000, 2)).ToArray();
             var divisor = 1 + rng.Next(50);
             var reference = SeriesStats.Of(sums.Select(s => s / divisor).ToArray());
-            var fast = SeriesStats.OfSums(sums, divisor);
+            var layout = new RowLayout(length);
+            var stored = new double[length];
+            layout.Store(sums, stored);
+            var fast = PortfolioStats.Of(stored, divisor, distribution: true, layout);
 
             Assert.Equal(reference.Sum, fast.Sum, 1e-9);
             Assert.Equal(reference.MaxDrawdown, fast.MaxDrawdown, 1e-9);
@@ -95,6 +99,9 @@ public class SeriesMetricsTests
             Assert.Equal(reference.LossSum, fast.LossSum, 1e-9);
             Assert.Equal(reference.Wins, fast.Wins);
             Assert.Equal(reference.Losses, fast.Losses);
+            var restored = new double[length];
+            layout.Restore(stored, restored);
+            Assert.Equal(sums, restored);
         }
     }
 }
