@@ -24,13 +24,13 @@ public static class SampleGenerator
         var market = new double[rows];
         for (var t = 0; t < rows; t++)
         {
-            market[t] = StudentT(rng);
+            market[t] = Skewed(rng);
         }
 
         var factors = new double[groups * rows];
         for (var i = 0; i < factors.Length; i++)
         {
-            factors[i] = StudentT(rng);
+            factors[i] = Skewed(rng);
         }
 
         var zeroRows = new bool[rows];
@@ -47,8 +47,8 @@ public static class SampleGenerator
         for (var s = 0; s < strategies; s++)
         {
             group[s] = rng.Next(groups);
-            beta[s] = 0.35 + 0.3 * Normal(rng);
-            loading[s] = 0.2 + 0.5 * rng.NextDouble();
+            beta[s] = 0.38 + 0.2 * Normal(rng);
+            loading[s] = 0.3 + 0.4 * rng.NextDouble();
             scale[s] = 1450 * Math.Exp(0.45 * Normal(rng));
             drift[s] = -0.013 + 0.03 * Normal(rng);
         }
