@@ -7,19 +7,10 @@ namespace HeavyOptimizer.Core.Algorithms;
 /// heuristic being the rank of the strategy's own fitness; pheromone evaporates each iteration and every ant
 /// deposits in proportion to its quality within the iteration, bounded (MAX-MIN) so no strategy is ruled out.
 /// </summary>
-public sealed class AntColony : SearchAlgorithm
-{
-    private const double MinPheromone = 0.01;
-    private const double MaxPheromone = 10;
-
-    /// <inheritdoc />
-    public override string Code => "ACO";
-
-    /// <inheritdoc />
-    public override string Name => "Ant Colony Optimization";
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double>
+public sealed class AntColony() : SearchAlgorithm(
+    "ACO",
+    "Ant Colony Optimization",
+    new Dictionary<string, double>
     {
         ["ants"] = 20,
         ["iterations"] = 50,
@@ -27,7 +18,10 @@ public sealed class AntColony : SearchAlgorithm
         ["beta"] = 2,
         ["evaporation"] = 0.5,
         ["deposit"] = 1.0,
-    };
+    })
+{
+    private const double MinPheromone = 0.01;
+    private const double MaxPheromone = 10;
 
     /// <inheritdoc />
     public override long Budget(AlgorithmParameters parameters) =>

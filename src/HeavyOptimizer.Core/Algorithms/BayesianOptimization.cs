@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>
@@ -7,24 +8,18 @@ namespace HeavyOptimizer.Core.Algorithms;
 /// group (l and g, smoothed by the base rate N/M), candidates are drawn from l, and the one maximising
 /// sum log(l/g) over its members (expected improvement under TPE) is evaluated.
 /// </summary>
-public sealed class BayesianOptimization : SearchAlgorithm
-{
-    /// <inheritdoc />
-    public override string Code => "BO";
-
-    /// <inheritdoc />
-    public override string Name => "Bayesian Optimization";
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double>
+public sealed class BayesianOptimization() : SearchAlgorithm(
+    "BO",
+    "Bayesian Optimization",
+    new Dictionary<string, double>
     {
         ["initial_points"] = 10,
         ["calls"] = 50,
         ["gamma"] = 0.25,
         ["candidates"] = 24,
         ["prior_weight"] = 1,
-    };
-
+    })
+{
     /// <inheritdoc />
     public override long Budget(AlgorithmParameters parameters) => parameters.Count("calls");
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>
@@ -6,23 +7,17 @@ namespace HeavyOptimizer.Core.Algorithms;
 /// (each strategy of r1 \ r2 enters the best with probability F, displacing members r1 lacks), and binomial
 /// crossover with rate CR mixes mutant and target; the trial replaces the target when it is no worse.
 /// </summary>
-public sealed class DifferentialEvolution : SearchAlgorithm
-{
-    /// <inheritdoc />
-    public override string Code => "DE";
-
-    /// <inheritdoc />
-    public override string Name => "Differential Evolution";
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double>
+public sealed class DifferentialEvolution() : SearchAlgorithm(
+    "DE",
+    "Differential Evolution",
+    new Dictionary<string, double>
     {
         ["population"] = 30,
         ["f"] = 0.8,
         ["cr"] = 0.7,
         ["generations"] = 50,
-    };
-
+    })
+{
     /// <inheritdoc />
     public override long Budget(AlgorithmParameters parameters) =>
         (long)parameters.Count("population", 4) * parameters.Count("generations");

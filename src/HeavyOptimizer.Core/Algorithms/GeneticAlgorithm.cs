@@ -1,20 +1,15 @@
 using System.Runtime.CompilerServices;
+
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>
 /// GA: generational, tournament selection, uniform subset crossover (keep what both parents share, draw the rest
 /// from either side), swap mutation and elitism.
 /// </summary>
-public sealed class GeneticAlgorithm : SearchAlgorithm
-{
-    /// <inheritdoc />
-    public override string Code => "GA";
-
-    /// <inheritdoc />
-    public override string Name => "Genetic Algorithm";
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double>
+public sealed class GeneticAlgorithm() : SearchAlgorithm(
+    "GA",
+    "Genetic Algorithm",
+    new Dictionary<string, double>
     {
         ["population"] = 30,
         ["generations"] = 50,
@@ -22,8 +17,8 @@ public sealed class GeneticAlgorithm : SearchAlgorithm
         ["crossover_rate"] = 0.8,
         ["mutation_rate"] = 0.1,
         ["elitism"] = 0.1,
-    };
-
+    })
+{
     /// <inheritdoc />
     public override long Budget(AlgorithmParameters parameters) =>
         (long)parameters.Count("population", 2) * parameters.Count("generations");

@@ -7,22 +7,16 @@ namespace HeavyOptimizer.Core.Algorithms;
 /// HC: steepest ascent over a sampled swap neighbourhood (one member out, one outsider in), restarting from a
 /// random portfolio after a number of steps without improvement.
 /// </summary>
-public sealed class HillClimbing : SearchAlgorithm
-{
-    /// <inheritdoc />
-    public override string Code => "HC";
-
-    /// <inheritdoc />
-    public override string Name => "Hill Climbing";
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double>
+public sealed class HillClimbing() : SearchAlgorithm(
+    "HC",
+    "Hill Climbing",
+    new Dictionary<string, double>
     {
         ["iterations"] = 200,
         ["neighbourhood"] = 10,
         ["restart_after"] = 10,
-    };
-
+    })
+{
     /// <inheritdoc />
     public override long Budget(AlgorithmParameters parameters) =>
         (long)parameters.Count("iterations") * parameters.Count("neighbourhood");

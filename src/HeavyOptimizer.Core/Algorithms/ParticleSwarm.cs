@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>
@@ -6,16 +7,10 @@ namespace HeavyOptimizer.Core.Algorithms;
 /// current position (weight: inertia), its personal best (c1 * U(0,1)), the swarm's best (c2 * U(0,1)) and a few
 /// random outsiders (inertia * U(0,1)), so inertia decays from exploring to exploiting over the run.
 /// </summary>
-public sealed class ParticleSwarm : SearchAlgorithm
-{
-    /// <inheritdoc />
-    public override string Code => "PSO";
-
-    /// <inheritdoc />
-    public override string Name => "Particle Swarm Optimization";
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double>
+public sealed class ParticleSwarm() : SearchAlgorithm(
+    "PSO",
+    "Particle Swarm Optimization",
+    new Dictionary<string, double>
     {
         ["swarm"] = 25,
         ["iterations"] = 50,
@@ -23,8 +18,8 @@ public sealed class ParticleSwarm : SearchAlgorithm
         ["inertia_end"] = 0.4,
         ["c1"] = 2.0,
         ["c2"] = 2.0,
-    };
-
+    })
+{
     /// <inheritdoc />
     public override long Budget(AlgorithmParameters parameters) =>
         (long)parameters.Count("swarm") * parameters.Count("iterations");

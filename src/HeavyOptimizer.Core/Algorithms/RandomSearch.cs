@@ -1,18 +1,13 @@
 using System.Runtime.CompilerServices;
+
 namespace HeavyOptimizer.Core.Algorithms;
 
 /// <summary>RS: uniform random portfolios; the baseline every other algorithm must beat.</summary>
-public sealed class RandomSearch : SearchAlgorithm
+public sealed class RandomSearch() : SearchAlgorithm(
+    "RS",
+    "Random Search",
+    new Dictionary<string, double> { ["samples"] = 1000 })
 {
-    /// <inheritdoc />
-    public override string Code => "RS";
-
-    /// <inheritdoc />
-    public override string Name => "Random Search";
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double> { ["samples"] = 1000 };
-
     /// <inheritdoc />
     public override long Budget(AlgorithmParameters parameters) => parameters.Count("samples");
 

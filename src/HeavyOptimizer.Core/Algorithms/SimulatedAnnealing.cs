@@ -10,16 +10,10 @@ namespace HeavyOptimizer.Core.Algorithms;
 /// with probability <c>candidate_bias</c>, else uniformly: on sensex_2500 at N = 35 this raised the mean best of
 /// 0.5-second runs from about 173 to about 197 over ten seeds. <c>candidate_bias = 0</c> is the classic uniform SA.
 /// </summary>
-public sealed class SimulatedAnnealing : SearchAlgorithm
-{
-    /// <inheritdoc />
-    public override string Code => "SA";
-
-    /// <inheritdoc />
-    public override string Name => "Simulated Annealing";
-
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> Defaults { get; } = new Dictionary<string, double>
+public sealed class SimulatedAnnealing() : SearchAlgorithm(
+    "SA",
+    "Simulated Annealing",
+    new Dictionary<string, double>
     {
         ["initial_temperature"] = 1000,
         ["final_temperature"] = 0.01,
@@ -27,8 +21,8 @@ public sealed class SimulatedAnnealing : SearchAlgorithm
         ["iterations"] = 1000,
         ["candidate_share"] = 0.2,
         ["candidate_bias"] = 0.9,
-    };
-
+    })
+{
     /// <inheritdoc />
     public override long Budget(AlgorithmParameters parameters) => parameters.Count("iterations");
 

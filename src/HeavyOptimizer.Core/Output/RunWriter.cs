@@ -152,17 +152,25 @@ public static class RunWriter
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"Best Portfolio (Size {result.Best.Size})\n");
         text.Append(CultureInfo.InvariantCulture, $"Method: {result.Best.Algorithm}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Fitness: {PythonFloat.Format(result.Best.Fitness)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Base Metric ({result.Request.Fitness.Metric.Name()}): {PythonFloat.Format(result.BestBaseMetric)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Mean Correlation: {PythonFloat.Format(result.BestMeanCorrelation)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"ROI: {PythonFloat.Format(m.Roi)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Max Drawdown: {PythonFloat.Format(m.MaxDrawdown)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Win Percentage: {PythonFloat.Format(m.WinPercentage)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Profit Factor: {PythonFloat.Format(m.ProfitFactor)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Expectancy: {PythonFloat.Format(m.Expectancy)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Sharpe Ratio: {PythonFloat.Format(m.Sharpe)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Sortino Ratio: {PythonFloat.Format(m.Sortino)}\n");
-        text.Append(CultureInfo.InvariantCulture, $"Annualized Return: {PythonFloat.Format(m.AnnualizedReturn)}\n");
+        (string Label, double Value)[] figures =
+        [
+            ("Fitness", result.Best.Fitness),
+            ($"Base Metric ({result.Request.Fitness.Metric.Name()})", result.BestBaseMetric),
+            ("Mean Correlation", result.BestMeanCorrelation),
+            ("ROI", m.Roi),
+            ("Max Drawdown", m.MaxDrawdown),
+            ("Win Percentage", m.WinPercentage),
+            ("Profit Factor", m.ProfitFactor),
+            ("Expectancy", m.Expectancy),
+            ("Sharpe Ratio", m.Sharpe),
+            ("Sortino Ratio", m.Sortino),
+            ("Annualized Return", m.AnnualizedReturn),
+        ];
+        foreach (var (label, value) in figures)
+        {
+            text.Append(label).Append(": ").Append(PythonFloat.Format(value)).Append('\n');
+        }
+
         text.Append("\nStrategies:\n");
         AppendNumbered(text, result.BestNames);
         return text.ToString();
