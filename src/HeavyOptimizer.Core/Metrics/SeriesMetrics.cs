@@ -31,18 +31,26 @@ public readonly record struct SeriesMetrics(
         }
 
         var stats = SeriesStats.Of(returns);
-        var t = returns.Length;
-        var annualized = stats.Sum * periodsPerYear / t;
-        var std = PopulationStd(returns, stats.Sum / t);
-        var sharpe = std > 0 ? annualized / (std * Math.Sqrt(periodsPerYear)) : 0;
+        var std = PopulationStd(returns, stats.Sum / returns.Length);
         var lossStd = stats.Losses > 0 ? LossStd(returns, stats.LossSum / stats.Losses) : 0;
+        return FromStats(stats, returns.Length, std, lossStd, periodsPerYear);
+    }
+
+    /// <summary>
+    /// The section-2 figures from a series' statistics and its population standard deviations (all rows, and the
+    /// negative rows only); backends that compute those sums in their own engines finish with this.
+    /// </summary>
+    public static SeriesMetrics FromStats(in SeriesStats stats, int rows, double std, double lossStd, double periodsPerYear = DefaultPeriodsPerYear)
+    {
+        var annualized = stats.Sum * periodsPerYear / rows;
+        var sharpe = std > 0 ? annualized / (std * Math.Sqrt(periodsPerYear)) : 0;
         var sortino = lossStd > 0 ? annualized / (lossStd * Math.Sqrt(periodsPerYear)) : 0;
         return new SeriesMetrics(
             stats.Sum,
             stats.MaxDrawdown,
-            stats.WinPercentage(t),
+            stats.WinPercentage(rows),
             stats.Losses == 0 ? double.PositiveInfinity : stats.GainSum / Math.Abs(stats.LossSum),
-            stats.Expectancy(t),
+            stats.Expectancy(rows),
             sharpe,
             sortino,
             annualized);
