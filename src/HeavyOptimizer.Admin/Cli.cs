@@ -10,5 +10,6 @@ internal static class Cli
     {
         OptimizeCommand.Create(),
         SampleCommand.Create(),
+        DatasetCommand.Create(),
     };
 }

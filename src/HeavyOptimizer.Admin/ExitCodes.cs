@@ -9,11 +9,15 @@ internal static class ExitCodes
     public const int Cancelled = 130;
 
     /// <summary>Runs <paramref name="body"/>, turning the known errors into a one-line reason on stderr and an exit code.</summary>
-    public static int Guard(TextWriter error, Func<int> body)
+    public static int Guard(TextWriter error, Func<int> body) =>
+        GuardAsync(error, () => Task.FromResult(body())).GetAwaiter().GetResult();
+
+    /// <summary>The asynchronous form of <see cref="Guard"/>.</summary>
+    public static async Task<int> GuardAsync(TextWriter error, Func<Task<int>> body)
     {
         try
         {
-            return body();
+            return await body();
         }
         catch (OperationCanceledException)
         {
@@ -25,7 +29,7 @@ internal static class ExitCodes
             error.WriteLine($"hopt: error: {e.Message}");
             return BadInput;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Backends.BackendException)
         {
             error.WriteLine($"hopt: failed: {e.Message}");
             return Failure;

@@ -1,8 +1,9 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using HeavyOptimizer.Backends;
 using HeavyOptimizer.Core.Algorithms;
-using HeavyOptimizer.Core.Data;
 using HeavyOptimizer.Core.Fitness;
 using HeavyOptimizer.Core.Optimization;
 using HeavyOptimizer.Core.Output;
@@ -37,7 +38,9 @@ internal static class OptimizeCommand
             input, size, minSize, maxSize, algorithms, metric, penalty, threshold, ulta, ultaGates, seed, timeLimit,
             maxEvaluations, parameters, threads, output, json,
         };
-        command.SetAction((parse, cancellation) => Task.FromResult(ExitCodes.Guard(Console.Error, () =>
+        var backends = new BackendOptions();
+        backends.AddTo(command);
+        command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
             var (min, max) = (parse.GetValue(minSize), parse.GetValue(maxSize)) switch
             {
@@ -66,10 +69,19 @@ internal static class OptimizeCommand
             };
             request.Validate();
             var asJson = parse.GetValue(json);
-            var dataset = CsvDatasetReader.Read(parse.GetValue(input)!);
+            var clock = Stopwatch.StartNew();
+            await using var backend = await backends.OpenAsync(parse, cancellation);
+            var stored = await backend.IngestAsync(parse.GetValue(input)!, cancellation);
+            var dataset = await backend.LoadAsync(stored.Fingerprint, cancellation);
+            var ingestSeconds = clock.Elapsed.TotalSeconds;
             using var progress = new ProgressDisplay(Console.Error);
-            var result = Optimizer.Run(dataset, request, progress.Report, cancellation);
+            var result = Optimizer.Run(dataset, request with { Backend = backend.Name }, progress.Report, cancellation);
             progress.Finish();
+            if (backend is not InMemoryBackend)
+            {
+                result = await CheckBackendMetricsAsync(result, backend, BackendOptions.EngineOf(backend, parse, backends), ingestSeconds, cancellation);
+            }
+
             var runDirectory = RunWriter.Write(result, parse.GetValue(output)!);
             if (asJson)
             {
@@ -83,8 +95,39 @@ internal static class OptimizeCommand
             }
 
             return ExitCodes.Success;
-        })));
+        }));
         return command;
+    }
+
+    /// <summary>
+    /// Has the backend compute every strategy's metrics in its own engine and compares them with the engine's (before
+    /// ULTA); a difference above 1e-9 relative is a warning in the run's error log, never silently dropped.
+    /// </summary>
+    private static async Task<OptimizationResult> CheckBackendMetricsAsync(
+        OptimizationResult result, IDataBackend backend, string engine, double ingestSeconds, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        var theirs = await backend.ComputeMetricsAsync(result.Dataset.Fingerprint, cancellation);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var ours = result.Request.Ulta ? Optimizer.StrategyMetrics(result.Dataset.Matrix) : result.StrategyMetrics;
+        var worst = 0.0;
+        for (var i = 0; i < ours.Count; i++)
+        {
+            double[] a = [ours[i].Roi, ours[i].MaxDrawdown, ours[i].WinPercentage, ours[i].ProfitFactor, ours[i].Expectancy, ours[i].Sharpe, ours[i].Sortino, ours[i].AnnualizedReturn];
+            double[] b = [theirs[i].Roi, theirs[i].MaxDrawdown, theirs[i].WinPercentage, theirs[i].ProfitFactor, theirs[i].Expectancy, theirs[i].Sharpe, theirs[i].Sortino, theirs[i].AnnualizedReturn];
+            for (var k = 0; k < a.Length; k++)
+            {
+                if (!a[k].Equals(b[k]))
+                {
+                    worst = Math.Max(worst, Math.Abs(a[k] - b[k]) / Math.Max(1, Math.Max(Math.Abs(a[k]), Math.Abs(b[k]))));
+                }
+            }
+        }
+
+        var warnings = worst > 1e-9
+            ? result.Warnings.Append($"{backend.Name} backend metrics differ from the engine's by up to {worst:G3} relative").ToList()
+            : result.Warnings;
+        return result with { BackendCheck = new BackendCheck(engine, ingestSeconds, seconds, worst), Warnings = warnings };
     }
 
     /// <summary>Parses ALG.NAME=VALUE overrides into per-algorithm dictionaries.</summary>

@@ -63,6 +63,16 @@ public sealed record OptimizationResult
     /// <summary>Seconds from start to the end of the search.</summary>
     public required double Seconds { get; init; }
 
+    /// <summary>How the data backend's own per-strategy metrics compared with the engine's; null for the in-process reader.</summary>
+    public BackendCheck? BackendCheck { get; init; }
+
     /// <summary>Names of the best portfolio's strategies, in ascending index (input) order.</summary>
     public IEnumerable<string> BestNames => Best.Members.Select(i => Matrix.Names[i]);
 }
+
+/// <summary>What the data backend did for a run, and how its own metrics agreed with the engine's.</summary>
+/// <param name="Engine">What the backend ran on (e.g. "vectorised CPU", "embedded DuckDB standing in for HeavyDB").</param>
+/// <param name="IngestSeconds">Time to ingest (or find) the dataset and read it back.</param>
+/// <param name="MetricsSeconds">Time the backend took to compute every strategy's metrics.</param>
+/// <param name="MaxRelativeDifference">Largest relative difference over every strategy and metric (absolute near zero).</param>
+public sealed record BackendCheck(string Engine, double IngestSeconds, double MetricsSeconds, double MaxRelativeDifference);

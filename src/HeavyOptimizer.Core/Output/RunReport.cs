@@ -35,6 +35,15 @@ public static class RunReport
             ["started_at"] = result.StartedAt.ToString("O"),
             ["execution_seconds"] = Math.Round(result.Seconds, 3),
             ["backend"] = request.Backend,
+            ["backend_check"] = result.BackendCheck is { } check
+                ? new JsonObject
+                {
+                    ["engine"] = check.Engine,
+                    ["ingest_seconds"] = Math.Round(check.IngestSeconds, 3),
+                    ["metrics_seconds"] = Math.Round(check.MetricsSeconds, 3),
+                    ["metrics_max_relative_difference"] = check.MaxRelativeDifference,
+                }
+                : null,
             ["versions"] = new JsonObject
             {
                 ["heavy_optimizer"] = Version,

@@ -189,6 +189,11 @@ public static class RunWriter
         Line($"Dataset: {matrix.Rows} rows x {matrix.Count} strategies ({matrix.Dates[0]:yyyy-MM-dd} to {matrix.Dates[^1]:yyyy-MM-dd})");
         Line($"Dataset Fingerprint: sha256:{result.Dataset.Fingerprint}");
         Line($"Backend: {r.Backend}");
+        if (result.BackendCheck is { } check)
+        {
+            Line($"Backend Engine: {check.Engine} (metrics agree with the engine to {check.MaxRelativeDifference:G3} relative)");
+        }
+
         Line($"");
         Line($"Parameters:");
         Line($"  Metric: {r.Fitness.Metric.Name()}");
