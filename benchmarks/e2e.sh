@@ -30,3 +30,15 @@ else
   echo "| sensex_2500.csv | - | - | skipped: $sensex not found | | |"
 fi
 run "generated 25,544 x 82 (40 MB)" "$wide" 1 5
+
+# Backend ingest of the 25,544 x 82 file into a fresh store: whole command and its peak memory.
+echo
+echo "| backend | ingest 25,544 x 82 (whole \`hopt dataset ingest\` command) | peak RSS |"
+echo "|---|---|---|"
+for backend in parquet heavydb; do
+  store="$cache/store-$backend"
+  rm -rf "$store"
+  /usr/bin/time -f "%e %M" -o "$cache/time.txt" "$root/hopt" dataset ingest --input "$wide" --backend "$backend" --data-dir "$store" >/dev/null
+  read -r wall kb <"$cache/time.txt"
+  printf '| %s | %s s | %s MB |\n' "$backend" "$wall" "$((kb / 1024))"
+done
