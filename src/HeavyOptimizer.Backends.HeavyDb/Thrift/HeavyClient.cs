@@ -142,21 +142,13 @@ public sealed class HeavyClient(TProtocol input, TProtocol output) : IDisposable
 
     private async Task<string> ReadApplicationError(CancellationToken cancellation)
     {
-        var text = "application error";
-        await ReadStruct(input, async (field, ct) =>
-        {
-            if (field.ID == 1 && field.Type == TType.String)
-            {
-                text = await input.ReadStringAsync(ct);
-                return true;
-            }
-
-            return false;
-        }, cancellation);
+        // TApplicationException carries its message in field 1, as TDBException does.
+        var text = await ReadErrorMessage(input, cancellation);
         await input.ReadMessageEndAsync(cancellation);
         return text;
     }
 
+    /// <summary>Reads a struct whose field 1 is its message (TDBException, TApplicationException).</summary>
     private static async Task<string> ReadErrorMessage(TProtocol p, CancellationToken cancellation)
     {
         var text = "server error";
