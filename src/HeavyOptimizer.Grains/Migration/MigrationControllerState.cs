@@ -1,0 +1,30 @@
+using HeavyOptimizer.Abstractions;
+
+namespace HeavyOptimizer.Grains.Migration;
+
+/// <summary>Everything the migration controller persists.</summary>
+[GenerateSerializer]
+[Alias("hopt.MigrationControllerState")]
+public sealed class MigrationControllerState
+{
+    /// <summary>The settings in force.</summary>
+    [Id(0)] public MigrationConfig Config { get; set; } = new();
+
+    /// <summary>Append-only log of every change.</summary>
+    [Id(1)] public List<AuditEntry> Audit { get; set; } = [];
+
+    /// <summary>Named snapshots of the settings.</summary>
+    [Id(2)] public Dictionary<string, MigrationConfig> Checkpoints { get; set; } = [];
+
+    /// <summary>The most recent settings under which enough jobs ran clean.</summary>
+    [Id(3)] public MigrationConfig? LastKnownGood { get; set; }
+
+    /// <summary>The recent job outcomes (oldest first), bounded.</summary>
+    [Id(4)] public List<JobOutcome> Window { get; set; } = [];
+
+    /// <summary>Clean jobs completed under the current config version (for last-known-good).</summary>
+    [Id(5)] public int CleanJobsThisVersion { get; set; }
+
+    /// <summary>Whether a job under the current version has failed or mismatched.</summary>
+    [Id(6)] public bool TroubleThisVersion { get; set; }
+}
