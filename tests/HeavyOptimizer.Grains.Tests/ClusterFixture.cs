@@ -1,20 +1,45 @@
+using HeavyOptimizer.Backends;
+using HeavyOptimizer.Core.Metrics;
+using HeavyOptimizer.Grains.Jobs;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 
 namespace HeavyOptimizer.Grains.Tests;
 
-/// <summary>One in-process test cluster shared by a collection of tests; grain state in memory.</summary>
+/// <summary>One in-process test cluster shared by a collection of tests; grain state in memory, data under a temporary root.</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
+    /// <summary>The data root of this test process's silos.</summary>
+    public static readonly string Root = Path.Combine(Path.GetTempPath(), $"hopt-cluster-{Environment.ProcessId}");
+
     public TestCluster Cluster { get; } = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
 
     public Task InitializeAsync() => Cluster.DeployAsync();
 
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        if (Directory.Exists(Root))
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+    }
 
     private sealed class SiloConfigurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder silo) => silo.AddMemoryGrainStorage("hopt").AddHeavyOptimizerGrains();
+        public void Configure(ISiloBuilder silo)
+        {
+            silo.AddMemoryGrainStorage("hopt").AddHeavyOptimizerGrains(o =>
+            {
+                o.DataDirectory = Path.Combine(Root, "data");
+                o.OutputRoot = Path.Combine(Root, "output");
+                o.HeavyDbUrl = "embedded";
+                o.Compute = "cpu";
+            });
+            silo.Services.AddSingleton<IBackendProvider>(sp => new FaultyBackends(new BackendProvider(sp.GetRequiredService<IOptions<BackendHostOptions>>())));
+        }
     }
 }
 
@@ -22,4 +47,51 @@ public sealed class ClusterFixture : IAsyncLifetime
 public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
 {
     public const string Name = "cluster";
+}
+
+/// <summary>
+/// Test-only faults injected into the real backends, keyed by the input file's name: "perturbed" makes the Parquet
+/// backend's engine report one metric slightly off (a data-path bug), "parquet-breaks" makes the Parquet backend throw.
+/// </summary>
+internal sealed class FaultyBackends(IBackendProvider inner) : IBackendProvider
+{
+    public async Task<IDataBackend> GetAsync(string name, CancellationToken cancellation)
+    {
+        var backend = await inner.GetAsync(name, cancellation);
+        return name == "parquet" ? new Faulty(backend) : backend;
+    }
+
+    private sealed class Faulty(IDataBackend inner) : IDataBackend
+    {
+        public string Name => inner.Name;
+
+        public Task<StoredDataset> IngestAsync(string csvPath, CancellationToken cancellation = default) =>
+            csvPath.Contains("parquet-breaks", StringComparison.Ordinal)
+                ? throw new BackendException(Name, "injected failure")
+                : inner.IngestAsync(csvPath, cancellation);
+
+        public Task<Core.Data.Dataset> LoadAsync(string fingerprint, CancellationToken cancellation = default) => inner.LoadAsync(fingerprint, cancellation);
+
+        public async Task<SeriesMetrics[]> ComputeMetricsAsync(string fingerprint, CancellationToken cancellation = default)
+        {
+            var metrics = await inner.ComputeMetricsAsync(fingerprint, cancellation);
+            var source = (await inner.DescribeAsync(fingerprint, cancellation))?.Source ?? string.Empty;
+            if (source.Contains("perturbed", StringComparison.Ordinal))
+            {
+                metrics[0] = metrics[0] with { MaxDrawdown = metrics[0].MaxDrawdown * 1.001 };
+            }
+
+            return metrics;
+        }
+
+        public Task<StoredDataset?> DescribeAsync(string fingerprint, CancellationToken cancellation = default) => inner.DescribeAsync(fingerprint, cancellation);
+
+        public Task<IReadOnlyList<StoredDataset>> ListAsync(CancellationToken cancellation = default) => inner.ListAsync(cancellation);
+
+        public Task<bool> DropAsync(string fingerprint, CancellationToken cancellation = default) => inner.DropAsync(fingerprint, cancellation);
+
+        public Task<BackendHealth> HealthAsync(CancellationToken cancellation = default) => inner.HealthAsync(cancellation);
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
 }

@@ -1,3 +1,4 @@
+using HeavyOptimizer.Grains.Jobs;
 using HeavyOptimizer.Grains.Migration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -8,17 +9,25 @@ namespace Orleans.Hosting;
 public static class HeavyOptimizerSiloExtensions
 {
     /// <summary>
-    /// The grains' services: the clock and the migration policy options. Grain state goes to the storage provider
+    /// The grains' services: the clock, the data backends and the migration policy. Grain state goes to the storage provider
     /// named <c>hopt</c>, which the host configures (memory in tests, ADO.NET in the silo host). Idempotent.
     /// </summary>
-    public static ISiloBuilder AddHeavyOptimizerGrains(this ISiloBuilder builder, Action<MigrationPolicyOptions>? configure = null)
+    public static ISiloBuilder AddHeavyOptimizerGrains(
+        this ISiloBuilder builder, Action<BackendHostOptions>? backends = null, Action<MigrationPolicyOptions>? policy = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(TimeProvider.System);
-        var options = builder.Services.AddOptions<MigrationPolicyOptions>();
-        if (configure is not null)
+        builder.Services.TryAddSingleton<IBackendProvider, BackendProvider>();
+        var policyOptions = builder.Services.AddOptions<MigrationPolicyOptions>();
+        if (policy is not null)
         {
-            options.Configure(configure);
+            policyOptions.Configure(policy);
+        }
+
+        var backendOptions = builder.Services.AddOptions<BackendHostOptions>();
+        if (backends is not null)
+        {
+            backendOptions.Configure(backends);
         }
 
         return builder;

@@ -1,0 +1,160 @@
+using Orleans.Concurrency;
+
+namespace HeavyOptimizer.Abstractions;
+
+/// <summary>What a job asks for.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.JobSpec")]
+public sealed record JobSpec
+{
+    /// <summary>The strategy CSV, a path every silo can read (the shared data root).</summary>
+    [Id(0)] public required string InputPath { get; init; }
+
+    /// <summary>Portfolio size, 10..100.</summary>
+    [Id(1)] public int PortfolioSize { get; init; } = 35;
+
+    /// <summary>Seed; primary and secondary use the same one.</summary>
+    [Id(2)] public ulong Seed { get; init; } = 42;
+
+    /// <summary>Comma-separated algorithm codes; null for all eight.</summary>
+    [Id(3)] public string? Algorithms { get; init; }
+
+    /// <summary>Evaluation budget per algorithm; null for the SPEC defaults.</summary>
+    [Id(4)] public long? MaxEvaluations { get; init; }
+
+    /// <summary>Search time in seconds instead of budgets; null for budgets (deterministic).</summary>
+    [Id(5)] public double? TimeLimitSeconds { get; init; }
+
+    /// <summary>Where the run directory goes; null for the silo's configured output root.</summary>
+    [Id(6)] public string? OutputRoot { get; init; }
+}
+
+/// <summary>A job's life: Queued, Running, then one of Completed, Failed, Cancelled.</summary>
+[GenerateSerializer]
+[Alias("hopt.JobState")]
+public enum JobState
+{
+    /// <summary>Accepted, not started.</summary>
+    Queued = 0,
+
+    /// <summary>Running on its route.</summary>
+    Running = 1,
+
+    /// <summary>Finished with a result.</summary>
+    Completed = 2,
+
+    /// <summary>Finished with an error.</summary>
+    Failed = 3,
+
+    /// <summary>Stopped on request.</summary>
+    Cancelled = 4,
+}
+
+/// <summary>The primary's result, which is the job's.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.JobResult")]
+public sealed record JobResult(
+    [property: Id(0)] string Backend,
+    [property: Id(1)] string Fingerprint,
+    [property: Id(2)] string BestAlgorithm,
+    [property: Id(3)] int BestSize,
+    [property: Id(4)] double BestFitness,
+    [property: Id(5)] IReadOnlyList<string> Strategies,
+    [property: Id(6)] string RunDirectory,
+    [property: Id(7)] double Seconds);
+
+/// <summary>Primary against secondary, for one dual-write job.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.ConsistencyReport")]
+public sealed record ConsistencyReport(
+    [property: Id(0)] string Primary,
+    [property: Id(1)] string Secondary,
+    [property: Id(2)] bool? Passed,
+    [property: Id(3)] bool FingerprintsMatch,
+    [property: Id(4)] double MaxMetricDifference,
+    [property: Id(5)] double MaxFitnessDifference,
+    [property: Id(6)] bool SamePortfolio,
+    [property: Id(7)] IReadOnlyList<string> Problems,
+    [property: Id(8)] string? SecondaryError,
+    [property: Id(9)] double Tolerance);
+
+/// <summary>Everything known about a job.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.JobStatus")]
+public sealed record JobStatus
+{
+    /// <summary>Job id (the grain key).</summary>
+    [Id(0)] public required string JobId { get; init; }
+
+    /// <summary>State.</summary>
+    [Id(1)] public JobState State { get; init; }
+
+    /// <summary>The request.</summary>
+    [Id(2)] public required JobSpec Spec { get; init; }
+
+    /// <summary>Times the work was started.</summary>
+    [Id(3)] public int Attempts { get; init; }
+
+    /// <summary>When it was accepted.</summary>
+    [Id(4)] public DateTimeOffset SubmittedAt { get; init; }
+
+    /// <summary>When it last started.</summary>
+    [Id(5)] public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When it finished.</summary>
+    [Id(6)] public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>The route it got (kept for its whole life, so config changes do not move a running job).</summary>
+    [Id(7)] public Route? Route { get; init; }
+
+    /// <summary>The primary's result.</summary>
+    [Id(8)] public JobResult? Result { get; init; }
+
+    /// <summary>The dual-write comparison, when mirrored.</summary>
+    [Id(9)] public ConsistencyReport? Consistency { get; init; }
+
+    /// <summary>Why it failed.</summary>
+    [Id(10)] public string? Error { get; init; }
+
+    /// <summary>True once Completed, Failed or Cancelled.</summary>
+    public bool IsFinished => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
+}
+
+/// <summary>One job, key = job id.</summary>
+[Alias("hopt.IJobGrain")]
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Accepts the job (idempotent: a second submit of the same id returns the job as it stands).</summary>
+    [Alias("Submit")]
+    Task<JobStatus> Submit(JobSpec spec);
+
+    /// <summary>The job as it stands; answered while the job runs.</summary>
+    [Alias("GetStatus")]
+    [AlwaysInterleave]
+    Task<JobStatus?> GetStatus();
+
+    /// <summary>Asks a queued or running job to stop.</summary>
+    [Alias("Cancel")]
+    [AlwaysInterleave]
+    Task<JobStatus?> Cancel();
+}
+
+/// <summary>The index of jobs for one UTC day (key yyyyMMdd): what replay, health and dashboards query.</summary>
+[Alias("hopt.IJobRegistryGrain")]
+public interface IJobRegistryGrain : IGrainWithStringKey
+{
+    /// <summary>Adds or updates a job's entry.</summary>
+    [Alias("Upsert")]
+    Task Upsert(JobStatus status);
+
+    /// <summary>The day's jobs, optionally in one state.</summary>
+    [Alias("List")]
+    Task<IReadOnlyList<JobStatus>> List(JobState? state);
+
+    /// <summary>The key of the registry partition for a moment.</summary>
+    static string KeyFor(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using HeavyOptimizer.Backends;
+using HeavyOptimizer.Backends.HeavyDb;
+using HeavyOptimizer.Backends.Parquet;
+using Microsoft.Extensions.Options;
+
+namespace HeavyOptimizer.Grains.Jobs;
+
+/// <summary>Where a silo keeps data, writes runs and finds HeavyDB.</summary>
+public sealed record BackendHostOptions
+{
+    /// <summary>Data root of the Parquet store and the embedded HeavyDB engine; default <see cref="DataDirectories.Default"/>.</summary>
+    public string DataDirectory { get; set; } = DataDirectories.Default;
+
+    /// <summary><c>embedded</c> or a heavydb:// URL; null: HEAVYDB_URL, else embedded.</summary>
+    public string? HeavyDbUrl { get; set; }
+
+    /// <summary>Where the Parquet backend computes metrics (auto, cpu, ilgpu-cpu, cuda).</summary>
+    public string Compute { get; set; } = "auto";
+
+    /// <summary>Root of the run directories of jobs that name none; default <c>&lt;DataDirectory&gt;/output</c>.</summary>
+    public string? OutputRoot { get; set; }
+
+    /// <summary>How long a dual-write secondary may run before it is abandoned (the job never waits longer); default 10 minutes.</summary>
+    public TimeSpan SecondaryTimeout { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+/// <summary>Hands out the silo's data backends by name, opening each once.</summary>
+public interface IBackendProvider
+{
+    /// <summary>The backend called <paramref name="name"/> (heavydb or parquet).</summary>
+    Task<IDataBackend> GetAsync(string name, CancellationToken cancellation);
+}
+
+/// <summary>Opens each backend once per silo (one embedded engine file can only be opened once) and closes them at shutdown.</summary>
+public sealed class BackendProvider(IOptions<BackendHostOptions> options) : IBackendProvider, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<IDataBackend>>> _open = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public Task<IDataBackend> GetAsync(string name, CancellationToken cancellation) =>
+        _open.GetOrAdd(name, n => new Lazy<Task<IDataBackend>>(() => OpenAsync(n))).Value;
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var backend in _open.Values.Where(l => l.IsValueCreated))
+        {
+            try
+            {
+                await (await backend.Value).DisposeAsync();
+            }
+            catch (BackendException)
+            {
+                // It never opened; nothing to close.
+            }
+        }
+    }
+
+    private async Task<IDataBackend> OpenAsync(string name)
+    {
+        var o = options.Value;
+        return name switch
+        {
+            "parquet" => new ParquetBackend(new ParquetBackendOptions { DataDirectory = o.DataDirectory, Compute = o.Compute }),
+            "heavydb" => await HeavyDbBackend.OpenAsync(new HeavyDbOptions { DataDirectory = o.DataDirectory, Url = o.HeavyDbUrl }),
+            "core" => new InMemoryBackend(),
+            _ => throw new BackendException(name, "no such backend (heavydb, parquet)"),
+        };
+    }
+}

@@ -1,0 +1,145 @@
+using HeavyOptimizer.Abstractions;
+using HeavyOptimizer.Backends;
+using HeavyOptimizer.Core.Algorithms;
+using HeavyOptimizer.Core.Metrics;
+using HeavyOptimizer.Core.Optimization;
+using HeavyOptimizer.Core.Output;
+
+namespace HeavyOptimizer.Grains.Jobs;
+
+/// <summary>
+/// Runs one job on its route: the primary and, in dual-write, the secondary in parallel with the same seed; the
+/// primary's result is the job's and its run directory is written; the secondary is compared with it. A secondary
+/// that fails or overruns never fails the job: the report says so.
+/// </summary>
+public sealed class JobRunner(IBackendProvider backends, BackendHostOptions options)
+{
+    /// <summary>Relative tolerance of the consistency check when not strict.</summary>
+    public const double DefaultTolerance = 1e-9;
+
+    /// <summary>Runs <paramref name="spec"/> as job <paramref name="jobId"/> on <paramref name="route"/>.</summary>
+    public async Task<(JobResult Result, ConsistencyReport? Report)> RunAsync(
+        string jobId, JobSpec spec, Route route, bool strict, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(route);
+        var primary = Task.Run(() => RunOnAsync(route.Primary, jobId, spec, write: true, cancellation), cancellation);
+        using var secondaryCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var secondary = route.Secondary is null
+            ? null
+            : Task.Run(() => RunOnAsync(route.Secondary, jobId, spec, write: false, secondaryCancellation.Token), secondaryCancellation.Token);
+        var main = await primary;
+        if (secondary is null)
+        {
+            return (main.Result, null);
+        }
+
+        try
+        {
+            var mirror = await secondary.WaitAsync(options.SecondaryTimeout, cancellation);
+            return (main.Result, route.Validate ? Compare(main, mirror, strict ? 0 : DefaultTolerance) : null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
+        {
+            await secondaryCancellation.CancelAsync();
+            var reason = e is TimeoutException ? $"secondary overran {options.SecondaryTimeout}" : e.Message;
+            return (main.Result, new ConsistencyReport(route.Primary, route.Secondary!, null, false, 0, 0, false, [$"secondary failed: {reason}"], reason, strict ? 0 : DefaultTolerance));
+        }
+    }
+
+    private async Task<Run> RunOnAsync(string backendName, string jobId, JobSpec spec, bool write, CancellationToken cancellation)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var backend = await backends.GetAsync(backendName, cancellation);
+        var stored = await backend.IngestAsync(spec.InputPath, cancellation);
+        var dataset = await backend.LoadAsync(stored.Fingerprint, cancellation);
+        var request = new OptimizationRequest
+        {
+            MinSize = spec.PortfolioSize,
+            MaxSize = spec.PortfolioSize,
+            Seed = spec.Seed,
+            Algorithms = SearchAlgorithms.Parse(spec.Algorithms),
+            MaxEvaluations = spec.MaxEvaluations,
+            TimeLimit = spec.TimeLimitSeconds is { } limit ? TimeSpan.FromSeconds(limit) : null,
+            Backend = backendName,
+        };
+        var result = Optimizer.Run(dataset, request, cancellation: cancellation);
+        var metrics = await backend.ComputeMetricsAsync(stored.Fingerprint, cancellation);
+        var directory = write
+            ? RunWriter.Write(result, spec.OutputRoot ?? options.OutputRoot ?? Path.Combine(options.DataDirectory, "output"), jobId)
+            : string.Empty;
+        var seconds = (DateTimeOffset.UtcNow - started).TotalSeconds;
+        var summary = new JobResult(backendName, stored.Fingerprint, result.Best.Algorithm, result.Best.Size, result.Best.Fitness,
+            result.BestNames.ToList(), directory, seconds);
+        return new Run(summary, result, metrics);
+    }
+
+    /// <summary>Fingerprints, per-strategy metrics, per-algorithm and best fitness, and the chosen portfolio.</summary>
+    internal static ConsistencyReport Compare(Run primary, Run secondary, double tolerance)
+    {
+        var problems = new List<string>();
+        var fingerprints = primary.Result.Fingerprint == secondary.Result.Fingerprint;
+        if (!fingerprints)
+        {
+            problems.Add($"dataset fingerprints differ: {primary.Result.Fingerprint} vs {secondary.Result.Fingerprint}");
+        }
+
+        var metricDifference = 0.0;
+        if (primary.Metrics.Length != secondary.Metrics.Length)
+        {
+            problems.Add($"{primary.Metrics.Length} vs {secondary.Metrics.Length} strategies");
+            metricDifference = double.PositiveInfinity;
+        }
+        else
+        {
+            for (var i = 0; i < primary.Metrics.Length; i++)
+            {
+                var d = MaxDifference(primary.Metrics[i], secondary.Metrics[i]);
+                if (d > metricDifference)
+                {
+                    metricDifference = d;
+                }
+
+                if (d > tolerance && problems.Count < 20)
+                {
+                    problems.Add($"strategy {primary.Optimization.Dataset.Matrix.Names[i]}: metrics differ by {d:G3} relative");
+                }
+            }
+        }
+
+        var fitnessDifference = 0.0;
+        foreach (var (a, b) in primary.Optimization.Runs.Zip(secondary.Optimization.Runs))
+        {
+            var d = Relative(a.Fitness, b.Fitness);
+            fitnessDifference = Math.Max(fitnessDifference, d);
+            if (d > tolerance)
+            {
+                problems.Add($"{a.Algorithm} size {a.Size}: fitness {a.Fitness:R} vs {b.Fitness:R}");
+            }
+        }
+
+        var samePortfolio = primary.Result.Strategies.SequenceEqual(secondary.Result.Strategies);
+        if (!samePortfolio)
+        {
+            problems.Add("the chosen portfolios differ");
+        }
+
+        var passed = fingerprints && samePortfolio && metricDifference <= tolerance && fitnessDifference <= tolerance;
+        return new ConsistencyReport(primary.Result.Backend, secondary.Result.Backend, passed, fingerprints, metricDifference,
+            fitnessDifference, samePortfolio, problems, null, tolerance);
+    }
+
+    private static double MaxDifference(SeriesMetrics a, SeriesMetrics b) => new[]
+    {
+        Relative(a.Roi, b.Roi), Relative(a.MaxDrawdown, b.MaxDrawdown), Relative(a.WinPercentage, b.WinPercentage),
+        Relative(a.ProfitFactor, b.ProfitFactor), Relative(a.Expectancy, b.Expectancy), Relative(a.Sharpe, b.Sharpe),
+        Relative(a.Sortino, b.Sortino), Relative(a.AnnualizedReturn, b.AnnualizedReturn),
+    }.Max();
+
+    /// <summary>|a - b| relative to the larger magnitude (absolute below 1); 0 for equal values, infinities included.</summary>
+    internal static double Relative(double a, double b) =>
+        a.Equals(b) ? 0 : Math.Abs(a - b) / Math.Max(1, Math.Max(Math.Abs(a), Math.Abs(b)));
+
+    /// <summary>One backend's run of the job.</summary>
+    internal sealed record Run(JobResult Result, OptimizationResult Optimization, SeriesMetrics[] Metrics);
+}
