@@ -53,6 +53,18 @@ public sealed record MigrationConfig
 
     /// <summary>Increases with every change; routing is a function of job id and this version's settings.</summary>
     [Id(9)] public int Version { get; init; }
+
+    /// <summary>gpu_enabled: backend grains prefer silos that advertise a GPU.</summary>
+    [Id(10)] public bool GpuEnabled { get; init; } = true;
+
+    /// <summary>track_migration_metrics.</summary>
+    [Id(11)] public bool TrackMigrationMetrics { get; init; } = true;
+
+    /// <summary>log_backend_performance.</summary>
+    [Id(12)] public bool LogBackendPerformance { get; init; } = true;
+
+    /// <summary>deployment_environment: blue (HeavyDB) or green (Parquet).</summary>
+    [Id(13)] public string DeploymentEnvironment { get; init; } = "blue";
 }
 
 /// <summary>Where one job runs: the authoritative backend, the mirrored one (if any), and the config version decided under.</summary>
