@@ -6,10 +6,21 @@ namespace HeavyOptimizer.Admin;
 /// <summary>The <c>hopt</c> command tree.</summary>
 internal static class Cli
 {
-    public static RootCommand Build() => new("hopt: the Heavy Optimizer admin console")
+    public static RootCommand Build()
     {
-        OptimizeCommand.Create(),
-        SampleCommand.Create(),
-        DatasetCommand.Create(),
-    };
+        var root = new RootCommand("hopt: the Heavy Optimizer admin console")
+        {
+            OptimizeCommand.Create(),
+            SampleCommand.Create(),
+            DatasetCommand.Create(),
+            SiloCommand.Create(),
+            SiloCommand.Database(),
+        };
+        foreach (var command in ClusterCommands.Create())
+        {
+            root.Subcommands.Add(command);
+        }
+
+        return root;
+    }
 }

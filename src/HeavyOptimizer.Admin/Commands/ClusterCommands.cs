@@ -1,0 +1,312 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HeavyOptimizer.Abstractions;
+using HeavyOptimizer.Client;
+using HeavyOptimizer.Core.Output;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace HeavyOptimizer.Admin.Commands;
+
+/// <summary>The commands that talk to a running cluster: jobs and the migration controller.</summary>
+internal static class ClusterCommands
+{
+    private static readonly JsonSerializerOptions Json = new(RunReport.JsonOptions) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) } };
+
+    public static IEnumerable<Command> Create()
+    {
+        yield return Submit();
+        yield return Job();
+        yield return Jobs();
+        yield return Phase();
+        yield return Traffic();
+        yield return DualWrite();
+        yield return Checkpoint();
+        yield return Rollback();
+        yield return Status();
+        yield return Audit();
+    }
+
+    private static Command Submit()
+    {
+        var input = new Option<string>("--input") { Description = "Strategy CSV on the shared data root", Required = true };
+        var size = new Option<int>("--portfolio-size", "-n") { Description = "Portfolio size", DefaultValueFactory = _ => 35 };
+        var jobId = new Option<string?>("--job-id") { Description = "Job id (default: a new one); submitting an existing id is idempotent" };
+        var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 42, Description = "Seed" };
+        var evaluations = new Option<long?>("--max-evaluations") { Description = "Evaluation budget per algorithm" };
+        var timeLimit = new Option<double?>("--time-limit") { Description = "Search seconds instead of budgets" };
+        var wait = new Option<bool>("--wait") { Description = "Wait for the job to finish" };
+        return ClusterCommand("submit", "Submit an optimisation job", [input, size, jobId, seed, evaluations, timeLimit, wait], async (parse, client, json, ct) =>
+        {
+            var id = parse.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
+            var spec = new JobSpec
+            {
+                InputPath = Path.GetFullPath(parse.GetValue(input)!),
+                PortfolioSize = parse.GetValue(size),
+                Seed = parse.GetValue(seed),
+                MaxEvaluations = parse.GetValue(evaluations),
+                TimeLimitSeconds = parse.GetValue(timeLimit),
+            };
+            var status = await client.SubmitAsync(id, spec, ct);
+            if (parse.GetValue(wait))
+            {
+                await foreach (var change in client.WatchAsync(id, ct))
+                {
+                    status = change;
+                    if (!json)
+                    {
+                        Console.Error.WriteLine($"{id}: {change.State}");
+                    }
+                }
+            }
+
+            Print(status, json);
+            return status.State == JobState.Failed ? ExitCodes.Failure : ExitCodes.Success;
+        });
+    }
+
+    private static Command Job()
+    {
+        var id = new Argument<string>("id") { Description = "Job id" };
+        return ClusterCommand("job", "Show one job", [id], async (parse, client, json, ct) =>
+        {
+            var status = await client.GetAsync(parse.GetValue(id)!, ct);
+            if (status is null)
+            {
+                Console.Error.WriteLine($"hopt: no job {parse.GetValue(id)}");
+                return ExitCodes.Failure;
+            }
+
+            Print(status, json);
+            return ExitCodes.Success;
+        });
+    }
+
+    private static Command Jobs()
+    {
+        var state = new Option<JobState?>("--state") { Description = "Only jobs in this state" };
+        var since = new Option<DateOnly?>("--since") { Description = "First UTC day (yyyy-MM-dd); default today" };
+        return ClusterCommand("jobs", "List jobs by day and state", [state, since], async (parse, client, json, ct) =>
+        {
+            var today = DateOnly.FromDateTime(DateTime.UtcNow);
+            var jobs = new List<JobStatus>();
+            for (var day = parse.GetValue(since) ?? today; day <= today; day = day.AddDays(1))
+            {
+                jobs.AddRange(await client.JobsAsync(day, parse.GetValue(state), ct));
+            }
+
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(jobs, Json));
+            }
+            else
+            {
+                foreach (var j in jobs)
+                {
+                    Console.WriteLine($"{j.JobId,-40} {j.State,-9} {j.Route?.Primary ?? "-",-8} {j.Result?.BestFitness.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) ?? j.Error ?? ""}");
+                }
+            }
+
+            return ExitCodes.Success;
+        });
+    }
+
+    private static Command Phase()
+    {
+        var phase = new Argument<string>("phase") { Description = "heavydb_only | dual_write | cut_over | parquet_only" };
+        var force = new Option<bool>("--force") { Description = "Override the guards (audited)" };
+        return Change("phase", "Change the migration phase", [phase, force], (parse, c, who, why) => c.SetPhase(ParsePhase(parse.GetValue(phase)!), parse.GetValue(force), who, why));
+    }
+
+    private static Command Traffic()
+    {
+        var percent = new Argument<int>("percent") { Description = "Share of jobs routed to Parquet in cut_over, 0..100" };
+        return Change("traffic", "Set the Parquet traffic percentage", [percent], (parse, c, who, why) => c.SetTraffic(parse.GetValue(percent), who, why));
+    }
+
+    private static Command DualWrite()
+    {
+        var onOff = new Argument<string>("on|off");
+        return Change("dual-write", "Turn dual-write on or off", [onOff], (parse, c, who, why) => c.SetDualWrite(parse.GetValue(onOff) switch
+        {
+            "on" => true,
+            "off" => false,
+            var other => throw new ArgumentException($"dual-write '{other}': on or off"),
+        }, who, why));
+    }
+
+    private static Command Checkpoint()
+    {
+        var name = new Argument<string>("name");
+        return Change("checkpoint", "Save the migration settings under a name", [name], (parse, c, who, why) => c.Checkpoint(parse.GetValue(name)!, who, why));
+    }
+
+    private static Command Rollback()
+    {
+        var emergency = new Option<bool>("--emergency") { Description = "heavydb_only, dual-write off, traffic 0, in one step" };
+        var to = new Option<string?>("--to") { Description = "A checkpoint name, or last-known-good" };
+        return Change("rollback", "Roll the migration settings back", [emergency, to], (parse, c, who, why) =>
+            parse.GetValue(emergency) ? c.EmergencyRollback(who, why)
+            : parse.GetValue(to) is { } name ? c.RollbackTo(name, who, why)
+            : throw new ArgumentException("rollback needs --emergency or --to NAME|last-known-good"));
+    }
+
+    private static Command Status() => ClusterCommand("status", "Phase, traffic, per-backend jobs, error rates, latency, match rate, recent audit", [], async (_, client, json, ct) =>
+    {
+        var status = await client.Controller.GetStatus(10);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(status, Json));
+            return ExitCodes.Success;
+        }
+
+        var c = status.Config;
+        Console.WriteLine($"phase {Name(c.Phase)}  primary {c.PrimaryBackend}  secondary {c.SecondaryBackend}  dual-write {(c.DualWrite ? "on" : "off")}  parquet traffic {c.TrafficPercentParquet} %  config v{c.Version}");
+        foreach (var b in status.Backends)
+        {
+            Console.WriteLine($"  {b.Backend,-8} jobs {b.Jobs,5}  errors {b.Errors,4} ({b.ErrorRate:P1})  p50 {b.P50Seconds:F2} s  p95 {b.P95Seconds:F2} s");
+        }
+
+        Console.WriteLine($"  dual-write jobs {status.DualWriteJobs}, clean {status.CleanDualWriteJobs}, match rate {status.MatchRate:P1}");
+        foreach (var a in status.RecentAudit)
+        {
+            Console.WriteLine($"  #{a.Sequence} {a.At:u} {a.Who}: {a.Action} ({a.Why})");
+        }
+
+        return ExitCodes.Success;
+    });
+
+    private static Command Audit() => ClusterCommand("audit", "The migration audit log", [], async (_, client, json, ct) =>
+    {
+        var audit = await client.Controller.GetAudit();
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(audit, Json));
+        }
+        else
+        {
+            foreach (var a in audit)
+            {
+                Console.WriteLine($"#{a.Sequence} {a.At:u} {a.Who}: {a.Action} ({a.Why}) v{a.Before.Version} -> v{a.After.Version}");
+            }
+        }
+
+        return ExitCodes.Success;
+    });
+
+    private static Command Change(string name, string description, Symbol[] symbols,
+        Func<ParseResult, IMigrationControllerGrain, string, string, Task<AuditEntry>> change)
+    {
+        var reason = new Option<string>("--reason") { Description = "Why (recorded in the audit log)", Required = true };
+        var who = new Option<string>("--who") { Description = "Who (default: the user name)", DefaultValueFactory = _ => Environment.UserName };
+        return ClusterCommand(name, description, [.. symbols, reason, who], async (parse, client, json, ct) =>
+        {
+            var entry = await change(parse, client.Controller, parse.GetValue(who)!, parse.GetValue(reason)!);
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(entry, Json));
+            }
+            else
+            {
+                Console.WriteLine($"#{entry.Sequence} {entry.Action}: config v{entry.Before.Version} -> v{entry.After.Version}, phase {Name(entry.After.Phase)}, traffic {entry.After.TrafficPercentParquet} %, dual-write {(entry.After.DualWrite ? "on" : "off")}");
+            }
+
+            return ExitCodes.Success;
+        });
+    }
+
+    private static Command ClusterCommand(string name, string description, Symbol[] symbols, Func<ParseResult, IHeavyOptimizerClient, bool, CancellationToken, Task<int>> body)
+    {
+        var cluster = new Option<string?>("--cluster") { Description = $"Gateway host:port (default ${HeavyOptimizerClientOptions.EnvironmentVariable}, else 127.0.0.1:30000)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON" };
+        var command = new Command(name, description) { cluster, json };
+        foreach (var symbol in symbols)
+        {
+            switch (symbol)
+            {
+                case Option option:
+                    command.Options.Add(option);
+                    break;
+                case Argument argument:
+                    command.Arguments.Add(argument);
+                    break;
+            }
+        }
+
+        command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
+        {
+            var builder = Host.CreateApplicationBuilder();
+            builder.Logging.ClearProviders();
+            builder.AddHeavyOptimizerClient(o => o.Gateway = parse.GetValue(cluster) ?? o.Gateway);
+            using var host = builder.Build();
+            try
+            {
+                await host.StartAsync(cancellation);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().Gateway}: {e.Message}");
+                return ExitCodes.Failure;
+            }
+
+            try
+            {
+                return await body(parse, host.Services.GetRequiredService<IHeavyOptimizerClient>(), parse.GetValue(json), cancellation);
+            }
+            catch (MigrationGuardException e)
+            {
+                Console.Error.WriteLine($"hopt: refused: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+            finally
+            {
+                await host.StopAsync(CancellationToken.None);
+            }
+        }));
+        return command;
+    }
+
+    private static void Print(JobStatus status, bool json)
+    {
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(status, Json));
+            return;
+        }
+
+        Console.WriteLine($"{status.JobId}: {status.State} (attempts {status.Attempts}) route {status.Route?.Primary ?? "-"}{(status.Route?.Secondary is { } s ? " + " + s : "")}");
+        if (status.Result is { } r)
+        {
+            Console.WriteLine($"  best {r.BestAlgorithm} size {r.BestSize} fitness {r.BestFitness:F4} on {r.Backend}; run directory {r.RunDirectory}");
+        }
+
+        if (status.Consistency is { } c)
+        {
+            Console.WriteLine($"  consistency {c.Primary} vs {c.Secondary}: {(c.Passed is null ? "not compared" : c.Passed.Value ? "passed" : "FAILED")} {string.Join("; ", c.Problems.Take(3))}");
+        }
+
+        if (status.Error is { } error)
+        {
+            Console.WriteLine($"  error: {error}");
+        }
+    }
+
+    private static MigrationPhase ParsePhase(string text) => text switch
+    {
+        "heavydb_only" => MigrationPhase.HeavyDbOnly,
+        "dual_write" => MigrationPhase.DualWrite,
+        "cut_over" => MigrationPhase.CutOver,
+        "parquet_only" => MigrationPhase.ParquetOnly,
+        _ => throw new ArgumentException($"phase '{text}': heavydb_only, dual_write, cut_over or parquet_only"),
+    };
+
+    private static string Name(MigrationPhase phase) => phase switch
+    {
+        MigrationPhase.HeavyDbOnly => "heavydb_only",
+        MigrationPhase.DualWrite => "dual_write",
+        MigrationPhase.CutOver => "cut_over",
+        _ => "parquet_only",
+    };
+}

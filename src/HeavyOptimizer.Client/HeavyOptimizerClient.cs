@@ -1,0 +1,158 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using HeavyOptimizer.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Runtime;
+
+namespace HeavyOptimizer.Client;
+
+/// <summary>Where the cluster is.</summary>
+public sealed class HeavyOptimizerClientOptions
+{
+    /// <summary>The environment variable naming the gateway when no option does.</summary>
+    public const string EnvironmentVariable = "HOPT_CLUSTER";
+
+    /// <summary>Gateway endpoint host:port; default <c>$HOPT_CLUSTER</c>, else <c>127.0.0.1:30000</c> (an embedded silo).</summary>
+    public string Gateway { get; set; } = Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } cluster ? cluster : "127.0.0.1:30000";
+
+    /// <summary>How long connecting to the gateway may take before the client gives up; default 10 s.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long calls keep retrying while a silo is unreachable (a killed silo is declared dead after about 15 s); default 45 s.</summary>
+    public TimeSpan RetryWindow { get; set; } = TimeSpan.FromSeconds(45);
+}
+
+/// <summary>The client library: submit, follow, cancel and read jobs, and reach the migration controller.</summary>
+public interface IHeavyOptimizerClient
+{
+    /// <summary>Submits a job; idempotent by <paramref name="jobId"/>.</summary>
+    Task<JobStatus> SubmitAsync(string jobId, JobSpec spec, CancellationToken cancellation = default);
+
+    /// <summary>The job as it stands, or null.</summary>
+    Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellation = default);
+
+    /// <summary>Each change of the job's state until it finishes.</summary>
+    IAsyncEnumerable<JobStatus> WatchAsync(string jobId, CancellationToken cancellation = default);
+
+    /// <summary>Asks the job to stop.</summary>
+    Task<JobStatus?> CancelAsync(string jobId, CancellationToken cancellation = default);
+
+    /// <summary>The migration controller.</summary>
+    IMigrationControllerGrain Controller { get; }
+
+    /// <summary>Jobs submitted on one UTC day.</summary>
+    Task<IReadOnlyList<JobStatus>> JobsAsync(DateOnly day, JobState? state, CancellationToken cancellation = default);
+}
+
+/// <summary>Registers <see cref="IHeavyOptimizerClient"/> and the Orleans client it rides on.</summary>
+public static class HeavyOptimizerClientExtensions
+{
+    /// <summary>Adds the client, connecting to the gateway in <see cref="HeavyOptimizerClientOptions.Gateway"/>. Idempotent.</summary>
+    public static IHostApplicationBuilder AddHeavyOptimizerClient(this IHostApplicationBuilder builder, Action<HeavyOptimizerClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (builder.Services.Any(s => s.ServiceType == typeof(IHeavyOptimizerClient)))
+        {
+            return builder;
+        }
+
+        var options = new HeavyOptimizerClientOptions();
+        configure?.Invoke(options);
+        var endpoint = Parse(options.Gateway);
+        var connectDeadline = DateTimeOffset.MinValue;
+        builder.UseOrleansClient(client =>
+        {
+            client.UseStaticClustering(endpoint);
+            client.UseConnectionRetryFilter(async (_, cancellation) =>
+            {
+                if (connectDeadline == DateTimeOffset.MinValue)
+                {
+                    connectDeadline = DateTimeOffset.UtcNow + options.ConnectTimeout;
+                }
+
+                if (DateTimeOffset.UtcNow >= connectDeadline)
+                {
+                    return false;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellation);
+                return true;
+            });
+            client.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = ("heavy-optimizer", "heavy-optimizer"));
+        });
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<IHeavyOptimizerClient, HeavyOptimizerClient>();
+        return builder;
+    }
+
+    private static IPEndPoint Parse(string gateway)
+    {
+        var colon = gateway.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(gateway[(colon + 1)..], out var port))
+        {
+            throw new ArgumentException($"cluster '{gateway}': expected host:port of a silo gateway");
+        }
+
+        var host = gateway[..colon];
+        var address = IPAddress.TryParse(host, out var ip) ? ip : Dns.GetHostAddresses(host).First();
+        return new IPEndPoint(address, port);
+    }
+}
+
+internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimizerClientOptions options) : IHeavyOptimizerClient
+{
+    public IMigrationControllerGrain Controller => cluster.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
+
+    public Task<JobStatus> SubmitAsync(string jobId, JobSpec spec, CancellationToken cancellation = default) =>
+        RetryAsync(() => cluster.GetGrain<IJobGrain>(jobId).Submit(spec), cancellation);
+
+    public Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellation = default) =>
+        RetryAsync(() => cluster.GetGrain<IJobGrain>(jobId).GetStatus(), cancellation);
+
+    public Task<JobStatus?> CancelAsync(string jobId, CancellationToken cancellation = default) =>
+        RetryAsync(() => cluster.GetGrain<IJobGrain>(jobId).Cancel(), cancellation);
+
+    public Task<IReadOnlyList<JobStatus>> JobsAsync(DateOnly day, JobState? state, CancellationToken cancellation = default) =>
+        RetryAsync(() => cluster.GetGrain<IJobRegistryGrain>(day.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture)).List(state), cancellation);
+
+    public async IAsyncEnumerable<JobStatus> WatchAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellation = default)
+    {
+        JobStatus? last = null;
+        while (!cancellation.IsCancellationRequested)
+        {
+            var status = await GetAsync(jobId, cancellation) ?? throw new InvalidOperationException($"no job {jobId}");
+            if (last is null || status.State != last.State)
+            {
+                last = status;
+                yield return status;
+            }
+
+            if (status.IsFinished)
+            {
+                yield break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), cancellation);
+        }
+    }
+
+    /// <summary>Retries while the silo that owned a grain is unreachable but not yet declared dead.</summary>
+    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellation)
+    {
+        var deadline = DateTimeOffset.UtcNow + options.RetryWindow;
+        while (true)
+        {
+            try
+            {
+                return await call();
+            }
+            catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException
+                                      && DateTimeOffset.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using HeavyOptimizer.Backends.Parquet;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using Serilog;
+
+namespace HeavyOptimizer.Silo;
+
+/// <summary>Builds and runs one silo: localhost clustering, grain state in SQLite, Serilog, the project's grains.</summary>
+public static class SiloHost
+{
+    /// <summary>The cluster and service id every silo and client of an installation shares.</summary>
+    public const string ClusterId = "heavy-optimizer";
+
+    /// <summary>Builds the host (not started).</summary>
+    public static async Task<IHost> BuildAsync(SiloHostOptions options, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Directory.CreateDirectory(options.DataDirectory);
+        DatabaseSchema.RegisterProviders();
+        var state = $"Data Source={options.StateDatabase}";
+        await DatabaseSchema.ApplyAsync("sqlite", state, cancellation);
+        var gpu = options.Gpu switch
+        {
+            "on" => true,
+            "off" => false,
+            "auto" => StrategyMetricsKernels.CudaAvailable(),
+            _ => throw new ArgumentException($"--gpu {options.Gpu}: expected auto, on or off"),
+        };
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSerilog(new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Orleans", Serilog.Events.LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
+            .WriteTo.File(Path.Combine(options.DataDirectory, "logs", "job_processor_.log"), rollingInterval: RollingInterval.Day,
+                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")
+            .CreateLogger(), dispose: true);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ClusterId, clusterId: ClusterId);
+            silo.AddAdoNetGrainStorage("hopt", o =>
+            {
+                o.Invariant = DatabaseSchema.SqliteInvariant;
+                o.ConnectionString = state;
+            });
+            silo.Configure<SiloOptions>(o => o.SiloName = $"silo-{options.SiloPort}");
+            silo.AddHeavyOptimizerGrains(b =>
+            {
+                b.DataDirectory = options.DataDirectory;
+                b.HeavyDbUrl = options.HeavyDbUrl;
+                b.OutputRoot = Path.Combine(options.DataDirectory, "output");
+            });
+        });
+        var host = builder.Build();
+        Log.Information("Silo {Silo} on ports {SiloPort}/{GatewayPort}, data under {Data}, GPU {Gpu}",
+            $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.DataDirectory, gpu ? "detected" : "none");
+        return host;
+    }
+}
+

@@ -1,0 +1,25 @@
+using HeavyOptimizer.Backends;
+
+namespace HeavyOptimizer.Silo;
+
+/// <summary>How <c>hopt silo</c> runs a silo.</summary>
+public sealed record SiloHostOptions
+{
+    /// <summary>Silo-to-silo port; default 11111.</summary>
+    public int SiloPort { get; init; } = 11111;
+
+    /// <summary>Client gateway port; default 30000.</summary>
+    public int GatewayPort { get; init; } = 30000;
+
+    /// <summary>Data root: the SQLite state database, the backends' stores, run output and logs. Default <see cref="DataDirectories.Default"/>.</summary>
+    public string DataDirectory { get; init; } = DataDirectories.Default;
+
+    /// <summary>GPU advertised in the silo's metadata: auto (detect through ILGPU), on, off.</summary>
+    public string Gpu { get; init; } = "auto";
+
+    /// <summary>HeavyDB engine for the heavydb backend: embedded or a heavydb:// URL (default HEAVYDB_URL, else embedded).</summary>
+    public string? HeavyDbUrl { get; init; }
+
+    /// <summary>The SQLite database holding grain state.</summary>
+    public string StateDatabase => Path.Combine(DataDirectory, "cluster.db");
+}

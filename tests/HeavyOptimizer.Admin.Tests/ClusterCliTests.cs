@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using HeavyOptimizer.Core.Tests.Support;
+
+namespace HeavyOptimizer.Admin.Tests;
+
+/// <summary>
+/// A real embedded silo (`hopt silo`, grain state in SQLite) in its own process, driven by the admin commands through
+/// the client library; then killed and started again to show the state survived.
+/// </summary>
+public sealed class ClusterCliTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly int _siloPort = FreePort();
+    private readonly int _gatewayPort = FreePort();
+    private Process? _silo;
+
+    public void Dispose()
+    {
+        Stop();
+        _dir.Dispose();
+    }
+
+    private string Cluster => $"127.0.0.1:{_gatewayPort}";
+
+    private Hopt.Outcome Run(params string[] args) => Hopt.Run([.. args, "--cluster", Cluster]);
+
+    private void Start()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "hopt.dll"), "silo", "--embedded", "--data-dir", Path.Combine(_dir.Path, "data"),
+                     "--silo-port", $"{_siloPort}", "--gateway-port", $"{_gatewayPort}", "--gpu", "off", "--heavydb", "embedded" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _silo = Process.Start(start)!;
+        _silo.OutputDataReceived += (_, _) => { };
+        _silo.ErrorDataReceived += (_, _) => { };
+        _silo.BeginOutputReadLine();
+        _silo.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (Run("status", "--json").ExitCode != 0)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), "the silo did not answer within 90 s");
+            Assert.False(_silo.HasExited, $"the silo exited with {(_silo.HasExited ? _silo.ExitCode : 0)}");
+        }
+    }
+
+    private void Stop()
+    {
+        if (_silo is { HasExited: false })
+        {
+            _silo.Kill(entireProcessTree: true);
+            _silo.WaitForExit();
+        }
+
+        _silo?.Dispose();
+        _silo = null;
+    }
+
+    [Fact]
+    public void Migration_commands_and_jobs_work_end_to_end_and_survive_a_silo_restart()
+    {
+        Start();
+        var input = _dir.File("jobs.csv", Some.Csv(Some.RandomMatrix(80, 30, 11)));
+
+        var phase = Run("phase", "dual_write", "--reason", "start mirroring", "--who", "alice", "--json");
+        Assert.True(phase.ExitCode == 0, phase.Error);
+        Assert.Equal("dual_write", (string)JsonNode.Parse(phase.Out)!["after"]!["phase"]!);
+
+        var refused = Run("phase", "cut_over", "--reason", "too early");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("clean dual-write jobs", refused.Error, StringComparison.Ordinal);
+
+        var submit = Run("submit", "--input", input, "-n", "10", "--max-evaluations", "400", "--job-id", "cli-job-1", "--wait", "--json");
+        Assert.True(submit.ExitCode == 0, submit.Error);
+        var job = JsonNode.Parse(submit.Out)!;
+        Assert.Equal("completed", (string)job["state"]!);
+        Assert.True((bool)job["consistency"]!["passed"]!);
+        Assert.True(File.Exists(Path.Combine((string)job["result"]!["run_directory"]!, "manifest.json")));
+
+        Assert.Equal(0, Run("checkpoint", "1.1", "--reason", "dual-write healthy").ExitCode);
+        Assert.Equal(0, Run("traffic", "25", "--reason", "prepare cut-over").ExitCode);
+        Assert.Equal(0, Run("rollback", "--emergency", "--reason", "drill").ExitCode);
+
+        Stop();
+        Start();
+
+        var audit = JsonNode.Parse(Run("audit", "--json").Out)!.AsArray();
+        Assert.Equal(["phase dual_write", "checkpoint 1.1", "traffic 25", "emergency rollback"], audit.Select(a => (string)a!["action"]!));
+        Assert.Equal("alice", (string)audit[0]!["who"]!);
+        var status = JsonNode.Parse(Run("status", "--json").Out)!;
+        Assert.Equal("heavy_db_only", (string)status["config"]!["phase"]!);
+        Assert.Equal(1, (int)status["dual_write_jobs"]!);
+        var again = JsonNode.Parse(Run("job", "cli-job-1", "--json").Out)!;
+        Assert.Equal(("completed", 1), ((string)again["state"]!, (int)again["attempts"]!));
+        Assert.Contains("cli-job-1", Run("jobs", "--state", "Completed").Out, StringComparison.Ordinal);
+        var log = Directory.GetFiles(Path.Combine(_dir.Path, "data", "logs"), "job_processor_*.log").Single();
+        Assert.Contains("Processing job cli-job-1", File.ReadAllText(log), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Commands_without_a_cluster_fail_with_a_clear_line()
+    {
+        var outcome = Hopt.Run("status", "--cluster", $"127.0.0.1:{FreePort()}");
+        Assert.Equal(1, outcome.ExitCode);
+        Assert.Contains("cannot reach the cluster", outcome.Error, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
