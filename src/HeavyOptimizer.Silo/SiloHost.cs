@@ -1,5 +1,8 @@
 using HeavyOptimizer.Backends.Parquet;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Dashboard;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
@@ -12,6 +15,9 @@ public static class SiloHost
 {
     /// <summary>The cluster and service id every silo and client of an installation shares.</summary>
     public const string ClusterId = "heavy-optimizer";
+
+    /// <summary>Where the dashboard of a silo run with <paramref name="options"/> answers.</summary>
+    public static string DashboardUrl(SiloHostOptions options) => $"http://127.0.0.1:{options.DashboardPort}/dashboard";
 
     /// <summary>Builds the host (not started).</summary>
     public static async Task<IHost> BuildAsync(SiloHostOptions options, CancellationToken cancellation = default)
@@ -29,7 +35,8 @@ public static class SiloHost
             _ => throw new ArgumentException($"--gpu {options.Gpu}: expected auto, on or off"),
         };
 
-        var builder = Host.CreateApplicationBuilder();
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{options.DashboardPort}");
         builder.Services.AddSerilog(new LoggerConfiguration()
             .MinimumLevel.Information()
             .MinimumLevel.Override("Orleans", Serilog.Events.LogEventLevel.Warning)
@@ -48,6 +55,7 @@ public static class SiloHost
                 o.ConnectionString = state;
             });
             silo.Configure<SiloOptions>(o => o.SiloName = $"silo-{options.SiloPort}");
+            silo.AddDashboard(_ => { });
             silo.AddHeavyOptimizerGrains(b =>
             {
                 b.DataDirectory = options.DataDirectory;
@@ -55,10 +63,11 @@ public static class SiloHost
                 b.OutputRoot = Path.Combine(options.DataDirectory, "output");
             });
         });
-        var host = builder.Build();
-        Log.Information("Silo {Silo} on ports {SiloPort}/{GatewayPort}, data under {Data}, GPU {Gpu}",
-            $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.DataDirectory, gpu ? "detected" : "none");
-        return host;
+        var app = builder.Build();
+        app.MapOrleansDashboard("/dashboard");
+        Log.Information("Silo {Silo} on ports {SiloPort}/{GatewayPort}, data under {Data}, GPU {Gpu}, dashboard {Dashboard}",
+            $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.DataDirectory, gpu ? "detected" : "none", DashboardUrl(options));
+        return app;
     }
 }
 

@@ -11,6 +11,9 @@ public sealed record SiloHostOptions
     /// <summary>Client gateway port; default 30000.</summary>
     public int GatewayPort { get; init; } = 30000;
 
+    /// <summary>Port of the Orleans Dashboard, served at http://127.0.0.1:&lt;port&gt;/dashboard; default 8080.</summary>
+    public int DashboardPort { get; init; } = 8080;
+
     /// <summary>Data root: the SQLite state database, the backends' stores, run output and logs. Default <see cref="DataDirectories.Default"/>.</summary>
     public string DataDirectory { get; init; } = DataDirectories.Default;
 

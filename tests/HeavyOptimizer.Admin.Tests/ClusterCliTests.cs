@@ -15,6 +15,7 @@ public sealed class ClusterCliTests : IDisposable
     private readonly TempDirectory _dir = new();
     private readonly int _siloPort = FreePort();
     private readonly int _gatewayPort = FreePort();
+    private readonly int _dashboardPort = FreePort();
     private Process? _silo;
 
     public void Dispose()
@@ -31,7 +32,7 @@ public sealed class ClusterCliTests : IDisposable
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "hopt.dll"), "silo", "--embedded", "--data-dir", Path.Combine(_dir.Path, "data"),
-                     "--silo-port", $"{_siloPort}", "--gateway-port", $"{_gatewayPort}", "--gpu", "off", "--heavydb", "embedded" })
+                     "--silo-port", $"{_siloPort}", "--gateway-port", $"{_gatewayPort}", "--dashboard-port", $"{_dashboardPort}", "--gpu", "off", "--heavydb", "embedded" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -62,7 +63,7 @@ public sealed class ClusterCliTests : IDisposable
     }
 
     [Fact]
-    public void Migration_commands_and_jobs_work_end_to_end_and_survive_a_silo_restart()
+    public async Task Migration_commands_and_jobs_work_end_to_end_and_survive_a_silo_restart()
     {
         Start();
         var input = _dir.File("jobs.csv", Some.Csv(Some.RandomMatrix(80, 30, 11)));
@@ -98,6 +99,11 @@ public sealed class ClusterCliTests : IDisposable
         var again = JsonNode.Parse(Run("job", "cli-job-1", "--json").Out)!;
         Assert.Equal(("completed", 1), ((string)again["state"]!, (int)again["attempts"]!));
         Assert.Contains("cli-job-1", Run("jobs", "--state", "Completed").Out, StringComparison.Ordinal);
+        using var http = new HttpClient();
+        var dashboard = await http.GetAsync(new Uri($"http://127.0.0.1:{_dashboardPort}/dashboard/"));
+        Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
+        Assert.Contains("html", await dashboard.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+
         var log = Directory.GetFiles(Path.Combine(_dir.Path, "data", "logs"), "job_processor_*.log").Single();
         Assert.Contains("Processing job cli-job-1", File.ReadAllText(log), StringComparison.Ordinal);
     }
