@@ -15,6 +15,7 @@ internal static class Cli
             DatasetCommand.Create(),
             SiloCommand.Create(),
             SiloCommand.Database(),
+            QuickstartCommand.Create(),
         };
         foreach (var command in ClusterCommands.Create())
         {
