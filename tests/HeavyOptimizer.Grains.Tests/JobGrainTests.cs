@@ -118,4 +118,20 @@ public sealed class JobGrainTests(ClusterFixture fixture)
         Assert.Equal(JobState.Failed, status.State);
         Assert.Contains("injected failure", status.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Two_hundred_concurrent_submissions_all_complete_once()
+    {
+        await Phase(MigrationPhase.HeavyDbOnly);
+        var input = Input("many.csv", 8);
+        var ids = Enumerable.Range(0, 200).Select(i => $"burst-{i:D3}").ToArray();
+        var spec = Spec(input) with { MaxEvaluations = 40, Algorithms = "ga,sa" };
+
+        await Task.WhenAll(ids.Select(id => fixture.Cluster.GrainFactory.GetGrain<IJobGrain>(id).Submit(spec)));
+        var finished = await Task.WhenAll(ids.Select(id => RunToEnd(id, spec)));
+
+        Assert.All(finished, s => Assert.Equal((JobState.Completed, 1), (s.State, s.Attempts)));
+        var registry = fixture.Cluster.GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(finished[0].SubmittedAt));
+        Assert.Equal(200, (await registry.List(JobState.Completed)).Count(s => s.JobId.StartsWith("burst-", StringComparison.Ordinal)));
+    }
 }
