@@ -120,6 +120,9 @@ public sealed record JobStatus
     /// <summary>Why it failed.</summary>
     [Id(10)] public string? Error { get; init; }
 
+    /// <summary>The silo that ran the latest attempt.</summary>
+    [Id(11)] public string? Silo { get; init; }
+
     /// <summary>True once Completed, Failed or Cancelled.</summary>
     public bool IsFinished => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }

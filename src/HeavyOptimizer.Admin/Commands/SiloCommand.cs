@@ -17,7 +17,7 @@ internal static class SiloCommand
         var dataDir = new Option<string?>("--data-dir") { Description = $"State, stores, output and logs (default ${DataDirectories.EnvironmentVariable} or {DataDirectories.Default})" };
         var gpu = new Option<string>("--gpu") { Description = "GPU of this silo: auto (detect through ILGPU), on, off", DefaultValueFactory = _ => "auto" };
         var heavydb = new Option<string?>("--heavydb") { Description = "HeavyDB engine: embedded or heavydb://user:password@host:6274/db" };
-        var command = new Command("silo", "Run a silo of the cluster until stopped (Ctrl+C or SIGTERM)") { embedded, siloPort, gatewayPort, dashboardPort, dataDir, gpu, heavydb };
+        var command = new Command("silo", "Run a silo of the cluster until stopped (Ctrl+C or SIGTERM hands running jobs back)") { embedded, siloPort, gatewayPort, dashboardPort, dataDir, gpu, heavydb };
         command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
             var options = new SiloHostOptions

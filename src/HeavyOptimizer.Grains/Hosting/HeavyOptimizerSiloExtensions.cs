@@ -18,6 +18,11 @@ public static class HeavyOptimizerSiloExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<IBackendProvider, BackendProvider>();
+        if (!builder.Services.Any(s => s.ImplementationType == typeof(JobRecoveryService)))
+        {
+            builder.Services.AddHostedService<JobRecoveryService>();
+        }
+
         var policyOptions = builder.Services.AddOptions<MigrationPolicyOptions>();
         if (policy is not null)
         {

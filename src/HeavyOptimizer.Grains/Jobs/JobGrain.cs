@@ -16,6 +16,9 @@ public sealed class JobGrainState
 /// <summary>
 /// One job: accepts it (idempotently), asks the controller for a route, runs it through <see cref="JobRunner"/> off the
 /// grain's turn, records the outcome with the controller and the day's registry. Status reads interleave with the work.
+/// A job found unfinished when its grain activates (its silo died, or handed it back at shutdown) starts again, as a
+/// new attempt on the route it already had; state writes are version-checked, so if an earlier attempt finished after
+/// all, this one stops and the outcome is recorded once.
 /// </summary>
 public sealed partial class JobGrain(
     [PersistentState("job", "hopt")] IPersistentState<JobGrainState> state,
@@ -25,6 +28,30 @@ public sealed partial class JobGrain(
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private CancellationTokenSource? _cancellation;
+    private bool _handingBack;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.Status is { IsFinished: false })
+        {
+            _cancellation = new CancellationTokenSource();
+            _ = RunAsync(_cancellation.Token);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (state.State.Status is { IsFinished: false } && _cancellation is not null)
+        {
+            // Shutting down or rebalancing: stop the work and leave the job Running, so the next activation resumes it.
+            _handingBack = true;
+            await _cancellation.CancelAsync();
+        }
+    }
 
     /// <inheritdoc />
     public async Task<JobStatus> Submit(JobSpec spec)
@@ -67,37 +94,65 @@ public sealed partial class JobGrain(
         var status = state.State.Status!;
         try
         {
-            var route = await controller.RouteFor(jobId);
+            var route = status.Route ?? await controller.RouteFor(jobId);
             var strict = (await controller.GetConfig()).StrictValidation;
-            status = status with { State = JobState.Running, Route = route, Attempts = status.Attempts + 1, StartedAt = time.GetUtcNow() };
-            await SaveAsync(status);
+            status = status with { State = JobState.Running, Route = route, Attempts = status.Attempts + 1, StartedAt = time.GetUtcNow(), Silo = RuntimeIdentity };
+            if (!await SaveAsync(status))
+            {
+                return;
+            }
+
             LogStarted(jobId, route.Primary, route.Secondary ?? "none");
             var runner = new JobRunner(backends, options.Value);
             var (result, report) = await Task.Run(() => runner.RunAsync(jobId, status.Spec, route, strict, cancellation), cancellation);
             status = status with { State = JobState.Completed, Result = result, Consistency = report, FinishedAt = time.GetUtcNow() };
-            await SaveAsync(status);
+            if (!await SaveAsync(status))
+            {
+                return;
+            }
+
             LogCompleted(jobId, result.Backend, result.BestFitness, report?.Passed);
             await controller.Record(new JobOutcome(jobId, result.Backend, true, result.Seconds, report?.Passed,
                 report is { Passed: not null } ? report.MaxFitnessDifference : null, time.GetUtcNow()));
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            await SaveAsync(status with { State = JobState.Cancelled, FinishedAt = time.GetUtcNow() });
+            if (!_handingBack)
+            {
+                await SaveAsync(status with { State = JobState.Cancelled, FinishedAt = time.GetUtcNow() });
+            }
         }
         catch (Exception e)
         {
             LogFailed(jobId, e.Message);
-            await SaveAsync(status with { State = JobState.Failed, Error = e.Message, FinishedAt = time.GetUtcNow() });
+            if (!await SaveAsync(status with { State = JobState.Failed, Error = e.Message, FinishedAt = time.GetUtcNow() }))
+            {
+                return;
+            }
+
             var backend = status.Route?.Primary ?? "unrouted";
             await controller.Record(new JobOutcome(jobId, backend, false, (time.GetUtcNow() - (status.StartedAt ?? status.SubmittedAt)).TotalSeconds, null, null, time.GetUtcNow()));
         }
     }
 
-    private async Task SaveAsync(JobStatus status)
+    /// <summary>Writes the job; false when another attempt changed it first (its version moved on), which then stands.</summary>
+    private async Task<bool> SaveAsync(JobStatus status)
     {
+        var previous = state.State.Status;
         state.State.Status = status;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Orleans.Storage.InconsistentStateException)
+        {
+            state.State.Status = previous;
+            await state.ReadStateAsync();
+            return false;
+        }
+
         await GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(status.SubmittedAt)).Upsert(status);
+        return true;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Processing job {JobId} on backend {Primary} (secondary {Secondary})")]
