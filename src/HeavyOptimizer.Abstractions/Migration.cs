@@ -123,3 +123,32 @@ public sealed record MigrationStatus(
     [property: Id(4)] double MatchRate,
     [property: Id(5)] IReadOnlyList<AuditEntry> RecentAudit,
     [property: Id(6)] IReadOnlyList<string> Checkpoints);
+
+/// <summary>The operators' names of the phases.</summary>
+public static class MigrationPhases
+{
+    private static readonly (MigrationPhase Phase, string Name)[] Table =
+    [
+        (MigrationPhase.HeavyDbOnly, "heavydb_only"),
+        (MigrationPhase.DualWrite, "dual_write"),
+        (MigrationPhase.CutOver, "cut_over"),
+        (MigrationPhase.ParquetOnly, "parquet_only"),
+    ];
+
+    /// <summary>heavydb_only, dual_write, cut_over or parquet_only.</summary>
+    public static string Name(MigrationPhase phase) => Table.First(e => e.Phase == phase).Name;
+
+    /// <summary>Parses an operators' phase name (any case); throws <see cref="FormatException"/> naming the choices.</summary>
+    public static MigrationPhase Parse(string text)
+    {
+        foreach (var (phase, name) in Table)
+        {
+            if (string.Equals(name, text?.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                return phase;
+            }
+        }
+
+        throw new FormatException($"'{text}' is not heavydb_only, dual_write, cut_over or parquet_only");
+    }
+}

@@ -293,20 +293,17 @@ internal static class ClusterCommands
         }
     }
 
-    private static MigrationPhase ParsePhase(string text) => text switch
+    private static MigrationPhase ParsePhase(string text)
     {
-        "heavydb_only" => MigrationPhase.HeavyDbOnly,
-        "dual_write" => MigrationPhase.DualWrite,
-        "cut_over" => MigrationPhase.CutOver,
-        "parquet_only" => MigrationPhase.ParquetOnly,
-        _ => throw new ArgumentException($"phase '{text}': heavydb_only, dual_write, cut_over or parquet_only"),
-    };
+        try
+        {
+            return MigrationPhases.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"phase {e.Message}", e);
+        }
+    }
 
-    private static string Name(MigrationPhase phase) => phase switch
-    {
-        MigrationPhase.HeavyDbOnly => "heavydb_only",
-        MigrationPhase.DualWrite => "dual_write",
-        MigrationPhase.CutOver => "cut_over",
-        _ => "parquet_only",
-    };
+    private static string Name(MigrationPhase phase) => MigrationPhases.Name(phase);
 }

@@ -136,12 +136,15 @@ public static class MigrationIni
             ? p
             : throw new FormatException($"{where}: '{value}' is not a percentage 0..100");
 
-    private static MigrationPhase Phase(string value, string where) => value.ToLowerInvariant() switch
+    private static MigrationPhase Phase(string value, string where)
     {
-        "heavydb_only" => MigrationPhase.HeavyDbOnly,
-        "dual_write" => MigrationPhase.DualWrite,
-        "cut_over" => MigrationPhase.CutOver,
-        "parquet_only" => MigrationPhase.ParquetOnly,
-        _ => throw new FormatException($"{where}: '{value}' is not heavydb_only, dual_write, cut_over or parquet_only"),
-    };
+        try
+        {
+            return MigrationPhases.Parse(value);
+        }
+        catch (FormatException e)
+        {
+            throw new FormatException($"{where}: {e.Message}", e);
+        }
+    }
 }

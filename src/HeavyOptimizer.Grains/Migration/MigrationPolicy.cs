@@ -260,11 +260,5 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
         sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>The operators' name of a phase.</summary>
-    public static string Name(MigrationPhase phase) => phase switch
-    {
-        MigrationPhase.HeavyDbOnly => "heavydb_only",
-        MigrationPhase.DualWrite => "dual_write",
-        MigrationPhase.CutOver => "cut_over",
-        _ => "parquet_only",
-    };
+    public static string Name(MigrationPhase phase) => MigrationPhases.Name(phase);
 }
