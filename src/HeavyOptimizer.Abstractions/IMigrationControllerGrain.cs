@@ -22,6 +22,10 @@ public interface IMigrationControllerGrain : IGrainWithStringKey
     [Alias("SetPhase")]
     Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why);
 
+    /// <summary>Replaces the settings with imported ones; a phase change is guarded unless <paramref name="force"/>.</summary>
+    [Alias("Import")]
+    Task<AuditEntry> Import(MigrationConfig config, bool force, string who, string why);
+
     /// <summary>Sets the Parquet traffic percentage.</summary>
     [Alias("SetTraffic")]
     Task<AuditEntry> SetTraffic(int percent, string who, string why);

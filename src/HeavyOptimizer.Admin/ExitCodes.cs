@@ -24,7 +24,7 @@ internal static class ExitCodes
             error.WriteLine("hopt: cancelled");
             return Cancelled;
         }
-        catch (Exception e) when (e is Core.Data.DatasetException or ArgumentException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is Core.Data.DatasetException or ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException)
         {
             error.WriteLine($"hopt: error: {e.Message}");
             return BadInput;

@@ -87,14 +87,21 @@ public sealed class ClusterCliTests : IDisposable
         Assert.Equal(0, Run("traffic", "25", "--reason", "prepare cut-over").ExitCode);
         Assert.Equal(0, Run("rollback", "--emergency", "--reason", "drill").ExitCode);
 
+        Assert.Contains("migration_phase = heavydb_only", Run("config", "export").Out, StringComparison.Ordinal);
+        var ini = _dir.File("production_config.ini", "[SYSTEM]\nmigration_phase = dual_write  # back to mirroring\n[MIGRATION]\nenable_dual_write = true\nworkers = 4\n");
+        var imported = Run("config", "import", ini, "--reason", "operators' ini");
+        Assert.True(imported.ExitCode == 0, imported.Error);
+        Assert.Contains("ignored (not a migration setting): line 5: workers", imported.Error, StringComparison.Ordinal);
+
         Stop();
         Start();
 
         var audit = JsonNode.Parse(Run("audit", "--json").Out)!.AsArray();
-        Assert.Equal(["phase dual_write", "checkpoint 1.1", "traffic 25", "emergency rollback"], audit.Select(a => (string)a!["action"]!));
+        Assert.Equal(["phase dual_write", "checkpoint 1.1", "traffic 25", "emergency rollback", "import settings"], audit.Select(a => (string)a!["action"]!));
         Assert.Equal("alice", (string)audit[0]!["who"]!);
         var status = JsonNode.Parse(Run("status", "--json").Out)!;
-        Assert.Equal("heavy_db_only", (string)status["config"]!["phase"]!);
+        Assert.Equal("dual_write", (string)status["config"]!["phase"]!);
+        Assert.True((bool)status["config"]!["dual_write"]!);
         Assert.Equal(1, (int)status["dual_write_jobs"]!);
         var again = JsonNode.Parse(Run("job", "cli-job-1", "--json").Out)!;
         Assert.Equal(("completed", 1), ((string)again["state"]!, (int)again["attempts"]!));

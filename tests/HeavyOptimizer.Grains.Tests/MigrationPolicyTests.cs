@@ -204,4 +204,15 @@ public class MigrationPolicyTests
         Assert.Equal(1.0, status.Backends.Single(b => b.Backend == "parquet").ErrorRate);
         Assert.Equal((10, 9, 0.9), (status.DualWriteJobs, status.CleanDualWriteJobs, status.MatchRate));
     }
+
+    [Fact]
+    public void Imported_settings_are_guarded_audited_and_versioned()
+    {
+        var wanted = new MigrationConfig { Phase = MigrationPhase.CutOver, TrafficPercentParquet = 30, Version = 99 };
+        Assert.Throws<MigrationGuardException>(() => _policy.Import(wanted, false, "ops", "ini"));
+
+        var entry = _policy.Import(wanted, true, "ops", "ini from the share");
+        Assert.Equal("import settings (forced)", entry.Action);
+        Assert.Equal((MigrationPhase.CutOver, 30, 1), (_policy.State.Config.Phase, _policy.State.Config.TrafficPercentParquet, _policy.State.Config.Version));
+    }
 }

@@ -25,6 +25,7 @@ internal static class ClusterCommands
         yield return DualWrite();
         yield return Checkpoint();
         yield return Rollback();
+        yield return Config();
         yield return Status();
         yield return Audit();
     }
@@ -151,6 +152,28 @@ internal static class ClusterCommands
             parse.GetValue(emergency) ? c.EmergencyRollback(who, why)
             : parse.GetValue(to) is { } name ? c.RollbackTo(name, who, why)
             : throw new ArgumentException("rollback needs --emergency or --to NAME|last-known-good"));
+    }
+
+    private static Command Config()
+    {
+        var export = ClusterCommand("export", "Print the migration settings as production_config.ini", [], async (_, client, _, ct) =>
+        {
+            Console.Write(Grains.Migration.MigrationIni.Export(await client.Controller.GetConfig()));
+            return ExitCodes.Success;
+        });
+        var file = new Argument<string>("file") { Description = "An ini file in the operators' production_config.ini shape" };
+        var force = new Option<bool>("--force") { Description = "Override the phase guards (audited)" };
+        var import = Change("import", "Apply the settings an ini file states (keys it leaves out keep their values)", [file, force], async (parse, c, who, why) =>
+        {
+            var config = Grains.Migration.MigrationIni.Import(await File.ReadAllTextAsync(parse.GetValue(file)!), await c.GetConfig(), out var ignored);
+            foreach (var key in ignored)
+            {
+                Console.Error.WriteLine($"hopt: ignored (not a migration setting): {key}");
+            }
+
+            return await c.Import(config, parse.GetValue(force), who, why);
+        });
+        return new Command("config", "The migration settings in the operators' ini shape") { export, import };
     }
 
     private static Command Status() => ClusterCommand("status", "Phase, traffic, per-backend jobs, error rates, latency, match rate, recent audit", [], async (_, client, json, ct) =>

@@ -22,6 +22,9 @@ public sealed class MigrationControllerGrain(
     public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why) => Save(p => p.SetPhase(phase, force, who, why));
 
     /// <inheritdoc />
+    public Task<AuditEntry> Import(MigrationConfig config, bool force, string who, string why) => Save(p => p.Import(config, force, who, why));
+
+    /// <inheritdoc />
     public Task<AuditEntry> SetTraffic(int percent, string who, string why) => Save(p => p.SetTraffic(percent, who, why));
 
     /// <inheritdoc />

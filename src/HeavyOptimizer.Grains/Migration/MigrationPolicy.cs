@@ -67,6 +67,18 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
         });
     }
 
+    /// <summary>Replaces the settings with imported ones (e.g. from the operators' ini); a phase change is guarded unless forced.</summary>
+    public AuditEntry Import(MigrationConfig imported, bool force, string who, string why)
+    {
+        ArgumentNullException.ThrowIfNull(imported);
+        if (!force && imported.Phase != State.Config.Phase)
+        {
+            Guard(imported.Phase);
+        }
+
+        return Change(force ? "import settings (forced)" : "import settings", who, why, c => imported with { Version = c.Version });
+    }
+
     /// <summary>Sets the share of jobs routed to Parquet in cut-over.</summary>
     public AuditEntry SetTraffic(int percent, string who, string why) =>
         percent is < 0 or > 100
