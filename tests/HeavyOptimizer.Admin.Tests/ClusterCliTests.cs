@@ -116,6 +116,19 @@ public sealed class ClusterCliTests : IDisposable
     }
 
     [Fact]
+    public void Quickstart_runs_one_job_on_an_embedded_silo_and_prints_the_dashboard_address()
+    {
+        var outcome = Hopt.Run("quickstart", "--data-dir", Path.Combine(_dir.Path, "qs"), "--time-limit", "1",
+            "--silo-port", $"{_siloPort}", "--gateway-port", $"{_gatewayPort}", "--dashboard-port", $"{_dashboardPort}");
+
+        Assert.True(outcome.ExitCode == 0, outcome.Error + outcome.Out);
+        Assert.Contains(": Completed on heavydb", outcome.Out, StringComparison.Ordinal);
+        Assert.Contains($"dashboard: http://127.0.0.1:{_dashboardPort}/dashboard", outcome.Out, StringComparison.Ordinal);
+        var run = outcome.Out.Split('\n').Single(l => l.StartsWith("run directory: ", StringComparison.Ordinal))["run directory: ".Length..].Trim();
+        Assert.True(File.Exists(Path.Combine(run, "manifest.json")));
+    }
+
+    [Fact]
     public void Commands_without_a_cluster_fail_with_a_clear_line()
     {
         var outcome = Hopt.Run("status", "--cluster", $"127.0.0.1:{FreePort()}");
