@@ -97,24 +97,6 @@ internal static class Vectors
         }
     }
 
-    /// <summary>target += source.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Add(Span<double> target, ReadOnlySpan<double> source)
-    {
-        ref var rt = ref MemoryMarshal.GetReference(target);
-        ref var rs = ref MemoryMarshal.GetReference(source);
-        var i = 0;
-        for (; i <= target.Length - Vector<double>.Count; i += Vector<double>.Count)
-        {
-            (Vector.LoadUnsafe(ref rt, (nuint)i) + Vector.LoadUnsafe(ref rs, (nuint)i)).StoreUnsafe(ref rt, (nuint)i);
-        }
-
-        for (; i < target.Length; i++)
-        {
-            Unsafe.Add(ref rt, i) += Unsafe.Add(ref rs, i);
-        }
-    }
-
     /// <summary>target += plus - minus.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddDifference(Span<double> target, ReadOnlySpan<double> plus, ReadOnlySpan<double> minus)
