@@ -6,6 +6,7 @@ using Orleans.Dashboard;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 using Serilog;
 
 namespace HeavyOptimizer.Silo;
@@ -56,6 +57,7 @@ public static class SiloHost
             });
             silo.Configure<SiloOptions>(o => o.SiloName = $"silo-{options.SiloPort}");
             silo.AddDashboard(_ => { });
+            silo.UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
             silo.AddHeavyOptimizerGrains(b =>
             {
                 b.DataDirectory = options.DataDirectory;

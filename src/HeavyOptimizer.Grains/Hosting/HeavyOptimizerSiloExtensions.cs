@@ -1,3 +1,4 @@
+using HeavyOptimizer.Grains.Backends;
 using HeavyOptimizer.Grains.Jobs;
 using HeavyOptimizer.Grains.Migration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,11 @@ public static class HeavyOptimizerSiloExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<IBackendProvider, BackendProvider>();
+        if (!builder.Services.Any(s => s.ServiceType == typeof(GpuPlacementDirector) || s.ImplementationType == typeof(GpuPlacementDirector)))
+        {
+            builder.Services.AddPlacementDirector<GpuPlacementStrategy, GpuPlacementDirector>();
+        }
+
         if (!builder.Services.Any(s => s.ImplementationType == typeof(JobRecoveryService)))
         {
             builder.Services.AddHostedService<JobRecoveryService>();

@@ -103,7 +103,9 @@ public sealed partial class JobGrain(
             }
 
             LogStarted(jobId, route.Primary, route.Secondary ?? "none");
-            var runner = new JobRunner(backends, options.Value);
+            var grains = GrainFactory;
+            var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, _) =>
+                Backends.BackendGrain.Unflatten(await grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint)));
             var (result, report) = await Task.Run(() => runner.RunAsync(jobId, status.Spec, route, strict, cancellation), cancellation);
             status = status with { State = JobState.Completed, Result = result, Consistency = report, FinishedAt = time.GetUtcNow() };
             if (!await SaveAsync(status))

@@ -12,7 +12,14 @@ namespace HeavyOptimizer.Grains.Jobs;
 /// primary's result is the job's and its run directory is written; the secondary is compared with it. A secondary
 /// that fails or overruns never fails the job: the report says so.
 /// </summary>
-public sealed class JobRunner(IBackendProvider backends, BackendHostOptions options)
+/// <param name="backends">The silo's data backends.</param>
+/// <param name="options">Where output goes, how long a secondary may take.</param>
+/// <param name="metrics">
+/// Computes a stored dataset's per-strategy metrics for a backend (in the cluster: its backend grain, placed on a GPU
+/// silo); null to ask the backend directly.
+/// </param>
+public sealed class JobRunner(
+    IBackendProvider backends, BackendHostOptions options, Func<string, string, CancellationToken, Task<SeriesMetrics[]>>? metrics = null)
 {
     /// <summary>Relative tolerance of the consistency check when not strict.</summary>
     public const double DefaultTolerance = 1e-9;
@@ -64,14 +71,16 @@ public sealed class JobRunner(IBackendProvider backends, BackendHostOptions opti
             Backend = backendName,
         };
         var result = Optimizer.Run(dataset, request, cancellation: cancellation);
-        var metrics = await backend.ComputeMetricsAsync(stored.Fingerprint, cancellation);
+        var backendMetrics = metrics is null
+            ? await backend.ComputeMetricsAsync(stored.Fingerprint, cancellation)
+            : await metrics(backendName, stored.Fingerprint, cancellation);
         var directory = write
             ? RunWriter.Write(result, spec.OutputRoot ?? options.OutputRoot ?? Path.Combine(options.DataDirectory, "output"), jobId)
             : string.Empty;
         var seconds = (DateTimeOffset.UtcNow - started).TotalSeconds;
         var summary = new JobResult(backendName, stored.Fingerprint, result.Best.Algorithm, result.Best.Size, result.Best.Fitness,
             result.BestNames.ToList(), directory, seconds);
-        return new Run(summary, result, metrics);
+        return new Run(summary, result, backendMetrics);
     }
 
     /// <summary>Fingerprints, per-strategy metrics, per-algorithm and best fitness, and the chosen portfolio.</summary>

@@ -1,0 +1,43 @@
+using HeavyOptimizer.Abstractions;
+using Orleans.Hosting;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+using Orleans.TestingHost;
+
+namespace HeavyOptimizer.Grains.Tests;
+
+/// <summary>Two silos, of which only the first advertises gpu=true: every backend grain lands on it.</summary>
+public sealed class GpuPlacementTests : IAsyncLifetime
+{
+    private static int _silosConfigured;
+    private TestCluster _cluster = null!;
+
+    public async Task InitializeAsync()
+    {
+        _cluster = new TestClusterBuilder(2).AddSiloBuilderConfigurator<Silo>().Build();
+        await _cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task Backend_grains_go_to_the_silo_that_advertises_a_gpu()
+    {
+        var placements = await Task.WhenAll(new[] { "heavydb", "parquet", "a", "b", "c", "d", "e", "f" }
+            .Select(key => _cluster.Client.GetGrain<IBackendGrain>(key).Placement()));
+
+        Assert.All(placements, p => Assert.True(p.SiloHasGpu, $"{p.Backend} landed on {p.Silo}"));
+        Assert.Single(placements.Select(p => p.Silo).Distinct());
+        Assert.Equal(2, _cluster.Silos.Count);
+    }
+
+    private sealed class Silo : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            // The first silo the test cluster configures claims a GPU, the second does not.
+            var gpu = Interlocked.Increment(ref _silosConfigured) % 2 == 1;
+            silo.AddMemoryGrainStorage("hopt").AddHeavyOptimizerGrains()
+                .UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
+        }
+    }
+}
