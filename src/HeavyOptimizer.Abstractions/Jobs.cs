@@ -28,6 +28,12 @@ public sealed record JobSpec
 
     /// <summary>Where the run directory goes; null for the silo's configured output root.</summary>
     [Id(6)] public string? OutputRoot { get; init; }
+
+    /// <summary>Run on this backend only (heavydb or parquet), whatever the migration settings say; for replays.</summary>
+    [Id(7)] public string? BackendOverride { get; init; }
+
+    /// <summary>The job this one replays, if any.</summary>
+    [Id(8)] public string? ReplayOf { get; init; }
 }
 
 /// <summary>A job's life: Queued, Running, then one of Completed, Failed, Cancelled.</summary>

@@ -83,6 +83,18 @@ public sealed class ClusterCliTests : IDisposable
         Assert.True((bool)job["consistency"]!["passed"]!);
         Assert.True(File.Exists(Path.Combine((string)job["result"]!["run_directory"]!, "manifest.json")));
 
+        // A job whose input is not on the share yet fails; once the file is there, replaying it on Parquet succeeds.
+        var late = Path.Combine(_dir.Path, "late.csv");
+        var lost = JsonNode.Parse(Run("submit", "--input", late, "-n", "10", "--max-evaluations", "200", "--job-id", "cli-late", "--wait", "--json").Out)!;
+        Assert.Equal("failed", (string)lost["state"]!);
+        File.WriteAllText(late, Some.Csv(Some.RandomMatrix(50, 20, 12)));
+        var replay = Run("replay", "--failed", "--backend", "parquet", "--json");
+        Assert.True(replay.ExitCode == 0, replay.Error);
+        var replayId = (string)JsonNode.Parse(replay.Out)!.AsArray().Single()!["job_id"]!;
+        Assert.StartsWith("cli-late-replay-", replayId, StringComparison.Ordinal);
+        var replayed = JsonNode.Parse(Run("submit", "--input", late, "--job-id", replayId, "--wait", "--json").Out)!;
+        Assert.Equal(("completed", "parquet", "cli-late"), ((string)replayed["state"]!, (string)replayed["result"]!["backend"]!, (string)replayed["spec"]!["replay_of"]!));
+
         Assert.Equal(0, Run("checkpoint", "1.1", "--reason", "dual-write healthy").ExitCode);
         Assert.Equal(0, Run("traffic", "25", "--reason", "prepare cut-over").ExitCode);
         Assert.Equal(0, Run("rollback", "--emergency", "--reason", "drill").ExitCode);

@@ -20,6 +20,7 @@ internal static class ClusterCommands
         yield return Submit();
         yield return Job();
         yield return Jobs();
+        yield return Replay();
         yield return Phase();
         yield return Traffic();
         yield return DualWrite();
@@ -108,6 +109,65 @@ internal static class ClusterCommands
                 {
                     Console.WriteLine($"{j.JobId,-40} {j.State,-9} {j.Route?.Primary ?? "-",-8} {j.Result?.BestFitness.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) ?? j.Error ?? ""}");
                 }
+            }
+
+            return ExitCodes.Success;
+        });
+    }
+
+    /// <summary>
+    /// The legacy replay scripts as one command: failed jobs, or jobs stuck Running longer than a limit, resubmitted as
+    /// new jobs (id &lt;original&gt;-replay-&lt;n&gt;, same request), optionally on one backend, at most --count of them.
+    /// </summary>
+    private static Command Replay()
+    {
+        var failed = new Option<bool>("--failed") { Description = "Replay failed jobs" };
+        var stuck = new Option<double?>("--stuck-minutes") { Description = "Replay jobs Running for longer than this many minutes" };
+        var backend = new Option<string?>("--backend") { Description = "Run the replays on this backend only (heavydb or parquet)" };
+        var count = new Option<int>("--count") { Description = "At most this many", DefaultValueFactory = _ => 10 };
+        var since = new Option<DateOnly?>("--since") { Description = "First UTC day to look at (default today)" };
+        return ClusterCommand("replay", "Resubmit failed or stuck jobs, optionally on one backend", [failed, stuck, backend, count, since], async (parse, client, json, ct) =>
+        {
+            if (!parse.GetValue(failed) && parse.GetValue(stuck) is null)
+            {
+                throw new ArgumentException("replay needs --failed and/or --stuck-minutes M");
+            }
+
+            var today = DateOnly.FromDateTime(DateTime.UtcNow);
+            var candidates = new List<JobStatus>();
+            for (var day = parse.GetValue(since) ?? today; day <= today; day = day.AddDays(1))
+            {
+                if (parse.GetValue(failed))
+                {
+                    candidates.AddRange(await client.JobsAsync(day, JobState.Failed, ct));
+                }
+
+                if (parse.GetValue(stuck) is { } minutes)
+                {
+                    candidates.AddRange((await client.JobsAsync(day, JobState.Running, ct))
+                        .Where(j => DateTimeOffset.UtcNow - (j.StartedAt ?? j.SubmittedAt) > TimeSpan.FromMinutes(minutes)));
+                }
+            }
+
+            var replayed = new List<JobStatus>();
+            foreach (var original in candidates.Where(j => !j.JobId.Contains("-replay-", StringComparison.Ordinal)).Take(parse.GetValue(count)))
+            {
+                var spec = original.Spec with { BackendOverride = parse.GetValue(backend) ?? original.Spec.BackendOverride, ReplayOf = original.JobId };
+                var id = $"{original.JobId}-replay-{DateTime.UtcNow:yyyyMMddHHmmss}";
+                replayed.Add(await client.SubmitAsync(id, spec, ct));
+                if (!json)
+                {
+                    Console.WriteLine($"replaying {original.JobId} ({original.State}) as {id}{(spec.BackendOverride is { } b ? $" on {b}" : "")}");
+                }
+            }
+
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(replayed, Json));
+            }
+            else
+            {
+                Console.WriteLine($"replayed {replayed.Count} job(s)");
             }
 
             return ExitCodes.Success;

@@ -67,6 +67,11 @@ public sealed partial class JobGrain(
             throw new ArgumentException($"portfolio size {spec.PortfolioSize}: a job takes 2..100");
         }
 
+        if (spec.BackendOverride is not (null or "heavydb" or "parquet"))
+        {
+            throw new ArgumentException($"backend '{spec.BackendOverride}': heavydb or parquet");
+        }
+
         await SaveAsync(new JobStatus { JobId = this.GetPrimaryKeyString(), Spec = spec, State = JobState.Queued, SubmittedAt = time.GetUtcNow() });
         _cancellation = new CancellationTokenSource();
         _ = RunAsync(_cancellation.Token);
@@ -94,7 +99,8 @@ public sealed partial class JobGrain(
         var status = state.State.Status!;
         try
         {
-            var route = status.Route ?? await controller.RouteFor(jobId);
+            var route = status.Route
+                ?? (status.Spec.BackendOverride is { } only ? new Route(only, null, (await controller.GetConfig()).Version, false) : await controller.RouteFor(jobId));
             var strict = (await controller.GetConfig()).StrictValidation;
             status = status with { State = JobState.Running, Route = route, Attempts = status.Attempts + 1, StartedAt = time.GetUtcNow(), Silo = RuntimeIdentity };
             if (!await SaveAsync(status))
