@@ -2,6 +2,7 @@ using System.CommandLine;
 using HeavyOptimizer.Backends;
 using HeavyOptimizer.Backends.HeavyDb;
 using HeavyOptimizer.Backends.Parquet;
+using HeavyOptimizer.Grains.Jobs;
 
 namespace HeavyOptimizer.Admin;
 
@@ -38,17 +39,13 @@ internal sealed class BackendOptions
         command.Options.Add(Compute);
     }
 
-    public async Task<IDataBackend> OpenAsync(ParseResult parse, CancellationToken cancellation)
-    {
-        var dataDirectory = parse.GetValue(DataDirectory) ?? DataDirectories.Default;
-        return parse.GetValue(Backend) switch
+    public Task<IDataBackend> OpenAsync(ParseResult parse, CancellationToken cancellation) =>
+        BackendProvider.Open(parse.GetValue(Backend)!, new BackendHostOptions
         {
-            "core" => new InMemoryBackend(),
-            "parquet" => new ParquetBackend(new ParquetBackendOptions { DataDirectory = dataDirectory, Compute = parse.GetValue(Compute)! }),
-            "heavydb" => await HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = parse.GetValue(HeavyDb), DataDirectory = dataDirectory }, cancellation),
-            var other => throw new ArgumentException($"unknown backend '{other}': expected core, parquet or heavydb"),
-        };
-    }
+            DataDirectory = parse.GetValue(DataDirectory) ?? DataDirectories.Default,
+            HeavyDbUrl = parse.GetValue(HeavyDb),
+            Compute = parse.GetValue(Compute)!,
+        }, cancellation);
 
     /// <summary>What a backend computes on, for results and status lines.</summary>
     public static string EngineOf(IDataBackend backend, ParseResult parse, BackendOptions options) => backend switch

@@ -65,8 +65,12 @@ public static class StrategyMetricsKernels
         return (context, accelerator);
     }
 
-    /// <summary>Whether a CUDA device is visible to ILGPU on this machine.</summary>
-    public static bool CudaAvailable()
+    private static readonly Lazy<bool> Cuda = new(DetectCuda);
+
+    /// <summary>Whether a CUDA device is visible to ILGPU on this machine (detected once per process).</summary>
+    public static bool CudaAvailable() => Cuda.Value;
+
+    private static bool DetectCuda()
     {
         try
         {

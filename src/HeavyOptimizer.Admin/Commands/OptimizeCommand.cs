@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using HeavyOptimizer.Backends;
 using HeavyOptimizer.Core.Algorithms;
 using HeavyOptimizer.Core.Fitness;
+using HeavyOptimizer.Core.Metrics;
 using HeavyOptimizer.Core.Optimization;
 using HeavyOptimizer.Core.Output;
 using HeavyOptimizer.Core.Ulta;
@@ -113,15 +114,7 @@ internal static class OptimizeCommand
         var worst = 0.0;
         for (var i = 0; i < ours.Count; i++)
         {
-            double[] a = [ours[i].Roi, ours[i].MaxDrawdown, ours[i].WinPercentage, ours[i].ProfitFactor, ours[i].Expectancy, ours[i].Sharpe, ours[i].Sortino, ours[i].AnnualizedReturn];
-            double[] b = [theirs[i].Roi, theirs[i].MaxDrawdown, theirs[i].WinPercentage, theirs[i].ProfitFactor, theirs[i].Expectancy, theirs[i].Sharpe, theirs[i].Sortino, theirs[i].AnnualizedReturn];
-            for (var k = 0; k < a.Length; k++)
-            {
-                if (!a[k].Equals(b[k]))
-                {
-                    worst = Math.Max(worst, Math.Abs(a[k] - b[k]) / Math.Max(1, Math.Max(Math.Abs(a[k]), Math.Abs(b[k]))));
-                }
-            }
+            worst = Math.Max(worst, SeriesMetrics.MaxRelativeDifference(ours[i], theirs[i]));
         }
 
         var warnings = worst > 1e-9

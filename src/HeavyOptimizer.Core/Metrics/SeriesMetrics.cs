@@ -56,6 +56,17 @@ public readonly record struct SeriesMetrics(
             annualized);
     }
 
+    /// <summary>|a - b| relative to the larger magnitude (absolute below 1); 0 for equal values, infinities included.</summary>
+    public static double RelativeDifference(double a, double b) =>
+        a.Equals(b) ? 0 : Math.Abs(a - b) / Math.Max(1, Math.Max(Math.Abs(a), Math.Abs(b)));
+
+    /// <summary>The largest <see cref="RelativeDifference"/> over the eight figures of two series.</summary>
+    public static double MaxRelativeDifference(in SeriesMetrics a, in SeriesMetrics b) => Math.Max(
+        Math.Max(Math.Max(RelativeDifference(a.Roi, b.Roi), RelativeDifference(a.MaxDrawdown, b.MaxDrawdown)),
+                 Math.Max(RelativeDifference(a.WinPercentage, b.WinPercentage), RelativeDifference(a.ProfitFactor, b.ProfitFactor))),
+        Math.Max(Math.Max(RelativeDifference(a.Expectancy, b.Expectancy), RelativeDifference(a.Sharpe, b.Sharpe)),
+                 Math.Max(RelativeDifference(a.Sortino, b.Sortino), RelativeDifference(a.AnnualizedReturn, b.AnnualizedReturn))));
+
     private static double PopulationStd(ReadOnlySpan<double> values, double mean)
     {
         var sum = 0.0;

@@ -57,15 +57,18 @@ public sealed class BackendProvider(IOptions<BackendHostOptions> options) : IBac
         }
     }
 
-    private async Task<IDataBackend> OpenAsync(string name)
+    private Task<IDataBackend> OpenAsync(string name) => Open(name, options.Value, CancellationToken.None);
+
+    /// <summary>Opens the backend called <paramref name="name"/> (core, parquet, heavydb) as <paramref name="o"/> says.</summary>
+    public static async Task<IDataBackend> Open(string name, BackendHostOptions o, CancellationToken cancellation)
     {
-        var o = options.Value;
+        ArgumentNullException.ThrowIfNull(o);
         return name switch
         {
             "parquet" => new ParquetBackend(new ParquetBackendOptions { DataDirectory = o.DataDirectory, Compute = o.Compute }),
-            "heavydb" => await HeavyDbBackend.OpenAsync(new HeavyDbOptions { DataDirectory = o.DataDirectory, Url = o.HeavyDbUrl }),
+            "heavydb" => await HeavyDbBackend.OpenAsync(new HeavyDbOptions { DataDirectory = o.DataDirectory, Url = o.HeavyDbUrl }, cancellation),
             "core" => new InMemoryBackend(),
-            _ => throw new BackendException(name, "no such backend (heavydb, parquet)"),
+            _ => throw new ArgumentException($"unknown backend '{name}': expected core, parquet or heavydb"),
         };
     }
 }

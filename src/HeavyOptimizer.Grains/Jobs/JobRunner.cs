@@ -103,7 +103,7 @@ public sealed class JobRunner(
         {
             for (var i = 0; i < primary.Metrics.Length; i++)
             {
-                var d = MaxDifference(primary.Metrics[i], secondary.Metrics[i]);
+                var d = SeriesMetrics.MaxRelativeDifference(primary.Metrics[i], secondary.Metrics[i]);
                 if (d > metricDifference)
                 {
                     metricDifference = d;
@@ -119,7 +119,7 @@ public sealed class JobRunner(
         var fitnessDifference = 0.0;
         foreach (var (a, b) in primary.Optimization.Runs.Zip(secondary.Optimization.Runs))
         {
-            var d = Relative(a.Fitness, b.Fitness);
+            var d = SeriesMetrics.RelativeDifference(a.Fitness, b.Fitness);
             fitnessDifference = Math.Max(fitnessDifference, d);
             if (d > tolerance)
             {
@@ -137,17 +137,6 @@ public sealed class JobRunner(
         return new ConsistencyReport(primary.Result.Backend, secondary.Result.Backend, passed, fingerprints, metricDifference,
             fitnessDifference, samePortfolio, problems, null, tolerance);
     }
-
-    private static double MaxDifference(SeriesMetrics a, SeriesMetrics b) => new[]
-    {
-        Relative(a.Roi, b.Roi), Relative(a.MaxDrawdown, b.MaxDrawdown), Relative(a.WinPercentage, b.WinPercentage),
-        Relative(a.ProfitFactor, b.ProfitFactor), Relative(a.Expectancy, b.Expectancy), Relative(a.Sharpe, b.Sharpe),
-        Relative(a.Sortino, b.Sortino), Relative(a.AnnualizedReturn, b.AnnualizedReturn),
-    }.Max();
-
-    /// <summary>|a - b| relative to the larger magnitude (absolute below 1); 0 for equal values, infinities included.</summary>
-    internal static double Relative(double a, double b) =>
-        a.Equals(b) ? 0 : Math.Abs(a - b) / Math.Max(1, Math.Max(Math.Abs(a), Math.Abs(b)));
 
     /// <summary>One backend's run of the job.</summary>
     internal sealed record Run(JobResult Result, OptimizationResult Optimization, SeriesMetrics[] Metrics);
