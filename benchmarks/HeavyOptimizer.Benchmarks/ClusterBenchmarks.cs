@@ -99,7 +99,7 @@ public class ClusterBenchmarks
 
     private sealed class Silo : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder silo) => silo.AddMemoryGrainStorage("hopt").AddHeavyOptimizerGrains(o =>
+        public void Configure(ISiloBuilder silo) => silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().AddHeavyOptimizerGrains(o =>
         {
             var b = Backends();
             (o.DataDirectory, o.OutputRoot, o.HeavyDbUrl, o.Compute) = (b.DataDirectory + "-silo", b.OutputRoot, b.HeavyDbUrl, b.Compute);

@@ -8,7 +8,7 @@ namespace HeavyOptimizer.Abstractions;
 [Alias("hopt.JobSpec")]
 public sealed record JobSpec
 {
-    /// <summary>The strategy CSV, a path every silo can read (the shared data root).</summary>
+    /// <summary>The strategy CSV: a path every silo can read (the shared data root), or <c>upload:    /// <summary>The strategy CSV, a path every silo can read (the shared data root).</summary>lt;sha256    /// <summary>The strategy CSV, a path every silo can read (the shared data root).</summary>gt;</c> naming an upload (<see cref="IUploadGrain"/>).</summary>
     [Id(0)] public required string InputPath { get; init; }
 
     /// <summary>Portfolio size, 10..100.</summary>
@@ -71,7 +71,11 @@ public sealed record JobResult(
     [property: Id(6)] string RunDirectory,
     [property: Id(7)] double Seconds);
 
-/// <summary>Primary against secondary, for one dual-write job.</summary>
+/// <summary>
+/// Primary against secondary, for one dual-write job. The data path (fingerprints, per-strategy metrics) is always
+/// compared; the search's outputs (fitness, portfolio) only when the search is reproducible, i.e. bounded by budgets
+/// rather than by a time limit (<see cref="SearchCompared"/>).
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("hopt.ConsistencyReport")]
@@ -85,7 +89,8 @@ public sealed record ConsistencyReport(
     [property: Id(6)] bool SamePortfolio,
     [property: Id(7)] IReadOnlyList<string> Problems,
     [property: Id(8)] string? SecondaryError,
-    [property: Id(9)] double Tolerance);
+    [property: Id(9)] double Tolerance,
+    [property: Id(10)] bool SearchCompared = true);
 
 /// <summary>Everything known about a job.</summary>
 [GenerateSerializer]
@@ -166,4 +171,26 @@ public interface IJobRegistryGrain : IGrainWithStringKey
 
     /// <summary>The key of the registry partition for a moment.</summary>
     static string KeyFor(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// An input CSV a client uploaded, kept in the cluster's state store (so every silo can read it, whatever its disk);
+/// the key is the lower-case hex SHA-256 of the bytes, which <see cref="Store"/> checks.
+/// </summary>
+[Alias("hopt.IUploadGrain")]
+public interface IUploadGrain : IGrainWithStringKey
+{
+    /// <summary>The largest upload taken; larger inputs belong on the shared data root.</summary>
+    const int MaxBytes = 64 * 1024 * 1024;
+
+    /// <summary>The prefix of a <see cref="JobSpec.InputPath"/> naming an upload: <c>upload:&lt;sha256&gt;</c>.</summary>
+    const string Scheme = "upload:";
+
+    /// <summary>Keeps <paramref name="content"/>, whose SHA-256 must be the grain's key; idempotent.</summary>
+    [Alias("Store")]
+    Task Store(byte[] content);
+
+    /// <summary>The bytes, or null when nothing was uploaded under this key.</summary>
+    [Alias("Read")]
+    Task<byte[]?> Read();
 }

@@ -122,7 +122,8 @@ public sealed record MigrationStatus(
     [property: Id(3)] int CleanDualWriteJobs,
     [property: Id(4)] double MatchRate,
     [property: Id(5)] IReadOnlyList<AuditEntry> RecentAudit,
-    [property: Id(6)] IReadOnlyList<string> Checkpoints);
+    [property: Id(6)] IReadOnlyList<string> Checkpoints,
+    [property: Id(7)] long JobsRecorded = 0);
 
 /// <summary>The operators' names of the phases.</summary>
 public static class MigrationPhases

@@ -29,7 +29,8 @@ internal static class ExitCodes
             error.WriteLine($"hopt: error: {e.Message}");
             return BadInput;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Backends.BackendException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Backends.BackendException
+                                       or System.Data.Common.DbException)
         {
             error.WriteLine($"hopt: failed: {e.Message}");
             return Failure;

@@ -1,8 +1,10 @@
+using System.Data.Common;
 using System.Net;
 using System.Runtime.CompilerServices;
 using HeavyOptimizer.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Npgsql;
 using Orleans.Configuration;
 using Orleans.Runtime;
 
@@ -11,11 +13,19 @@ namespace HeavyOptimizer.Client;
 /// <summary>Where the cluster is.</summary>
 public sealed class HeavyOptimizerClientOptions
 {
-    /// <summary>The environment variable naming the gateway when no option does.</summary>
+    /// <summary>The environment variable naming the cluster when no option does.</summary>
     public const string EnvironmentVariable = "HOPT_CLUSTER";
 
-    /// <summary>Gateway endpoint host:port; default <c>$HOPT_CLUSTER</c>, else <c>127.0.0.1:30000</c> (an embedded silo).</summary>
-    public string Gateway { get; set; } = Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } cluster ? cluster : "127.0.0.1:30000";
+    /// <summary>
+    /// The cluster: host:port of a silo's gateway (an embedded silo), or the PostgreSQL connection string of a cluster in
+    /// cluster mode (the client finds the live gateways there); default <c>$HOPT_CLUSTER</c>, else <c>127.0.0.1:30000</c>.
+    /// </summary>
+    public string Cluster { get; set; } = Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } cluster ? cluster : "127.0.0.1:30000";
+
+    /// <summary>The cluster as it can be printed: a connection string's password is masked.</summary>
+    public string DisplayName => IsConnectionString(Cluster) ? new NpgsqlConnectionStringBuilder(Cluster) { Password = null }.ConnectionString : Cluster;
+
+    internal static bool IsConnectionString(string cluster) => cluster.Contains('=', StringComparison.Ordinal);
 
     /// <summary>How long connecting to the gateway may take before the client gives up; default 10 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -27,6 +37,12 @@ public sealed class HeavyOptimizerClientOptions
 /// <summary>The client library: submit, follow, cancel and read jobs, and reach the migration controller.</summary>
 public interface IHeavyOptimizerClient
 {
+    /// <summary>
+    /// Sends the CSV at <paramref name="path"/> to the cluster (up to <see cref="IUploadGrain.MaxBytes"/>; idempotent by
+    /// content) and returns what to put in <see cref="JobSpec.InputPath"/>: <c>upload:&lt;sha256&gt;</c>.
+    /// </summary>
+    Task<string> UploadAsync(string path, CancellationToken cancellation = default);
+
     /// <summary>Submits a job; idempotent by <paramref name="jobId"/>.</summary>
     Task<JobStatus> SubmitAsync(string jobId, JobSpec spec, CancellationToken cancellation = default);
 
@@ -49,7 +65,7 @@ public interface IHeavyOptimizerClient
 /// <summary>Registers <see cref="IHeavyOptimizerClient"/> and the Orleans client it rides on.</summary>
 public static class HeavyOptimizerClientExtensions
 {
-    /// <summary>Adds the client, connecting to the gateway in <see cref="HeavyOptimizerClientOptions.Gateway"/>. Idempotent.</summary>
+    /// <summary>Adds the client, connecting to the cluster in <see cref="HeavyOptimizerClientOptions.Cluster"/>. Idempotent.</summary>
     public static IHostApplicationBuilder AddHeavyOptimizerClient(this IHostApplicationBuilder builder, Action<HeavyOptimizerClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -60,11 +76,23 @@ public static class HeavyOptimizerClientExtensions
 
         var options = new HeavyOptimizerClientOptions();
         configure?.Invoke(options);
-        var endpoint = Parse(options.Gateway);
         var connectDeadline = DateTimeOffset.MinValue;
         builder.UseOrleansClient(client =>
         {
-            client.UseStaticClustering(endpoint);
+            if (HeavyOptimizerClientOptions.IsConnectionString(options.Cluster))
+            {
+                if (!DbProviderFactories.TryGetFactory("Npgsql", out _))
+                {
+                    DbProviderFactories.RegisterFactory("Npgsql", NpgsqlFactory.Instance);
+                }
+
+                client.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = ("Npgsql", options.Cluster));
+            }
+            else
+            {
+                client.UseStaticClustering(Parse(options.Cluster));
+            }
+
             client.UseConnectionRetryFilter(async (_, cancellation) =>
             {
                 if (connectDeadline == DateTimeOffset.MinValue)
@@ -92,7 +120,7 @@ public static class HeavyOptimizerClientExtensions
         var colon = gateway.LastIndexOf(':');
         if (colon <= 0 || !int.TryParse(gateway[(colon + 1)..], out var port))
         {
-            throw new ArgumentException($"cluster '{gateway}': expected host:port of a silo gateway");
+            throw new ArgumentException($"cluster '{gateway}': expected host:port of a silo gateway or a PostgreSQL connection string");
         }
 
         var host = gateway[..colon];
@@ -104,6 +132,24 @@ public static class HeavyOptimizerClientExtensions
 internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimizerClientOptions options) : IHeavyOptimizerClient
 {
     public IMigrationControllerGrain Controller => cluster.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
+
+    public async Task<string> UploadAsync(string path, CancellationToken cancellation = default)
+    {
+        var length = new FileInfo(path).Length;
+        if (length > IUploadGrain.MaxBytes)
+        {
+            throw new ArgumentException($"{path}: {length:N0} bytes; the cluster takes uploads up to {IUploadGrain.MaxBytes:N0}, put larger inputs on the shared data root");
+        }
+
+        var content = await File.ReadAllBytesAsync(path, cancellation);
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
+        await RetryAsync(async () =>
+        {
+            await cluster.GetGrain<IUploadGrain>(key).Store(content);
+            return key;
+        }, cancellation);
+        return IUploadGrain.Scheme + key;
+    }
 
     public Task<JobStatus> SubmitAsync(string jobId, JobSpec spec, CancellationToken cancellation = default) =>
         RetryAsync(() => cluster.GetGrain<IJobGrain>(jobId).Submit(spec), cancellation);

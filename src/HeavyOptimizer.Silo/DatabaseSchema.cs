@@ -1,46 +1,67 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace HeavyOptimizer.Silo;
 
 /// <summary>
-/// The project's own schema for Orleans' ADO.NET providers (the 10.4.2 packages ship none), applied idempotently by
-/// <c>hopt db init</c> and by an embedded silo at start.
+/// The project's own schema for Orleans' ADO.NET providers (the 10.4.2 packages ship none): grain storage and reminders
+/// on SQLite (the embedded default), clustering, grain storage and reminders on PostgreSQL (cluster mode). Applied
+/// idempotently by <c>hopt db init</c> and by a silo at start.
 /// </summary>
 public static class DatabaseSchema
 {
     /// <summary>The invariant Orleans' ADO.NET providers are given for SQLite; served by Microsoft.Data.Sqlite.</summary>
     public const string SqliteInvariant = "System.Data.SQLite";
 
-    /// <summary>Makes <see cref="SqliteInvariant"/> resolvable by the providers (once per process).</summary>
+    /// <summary>The invariant Orleans' ADO.NET providers are given for PostgreSQL; served by Npgsql.</summary>
+    public const string PostgresInvariant = "Npgsql";
+
+    /// <summary>The providers <see cref="ApplyAsync"/> knows.</summary>
+    public static readonly string[] Providers = ["sqlite", "postgres"];
+
+    /// <summary>Makes both invariants resolvable by Orleans' providers (once per process).</summary>
     public static void RegisterProviders()
     {
         if (!DbProviderFactories.TryGetFactory(SqliteInvariant, out _))
         {
             DbProviderFactories.RegisterFactory(SqliteInvariant, SqliteFactory.Instance);
         }
+
+        if (!DbProviderFactories.TryGetFactory(PostgresInvariant, out _))
+        {
+            DbProviderFactories.RegisterFactory(PostgresInvariant, NpgsqlFactory.Instance);
+        }
     }
 
-    /// <summary>Applies the schema of <paramref name="provider"/> (sqlite) to the database at <paramref name="connectionString"/>.</summary>
+    /// <summary>The ADO.NET invariant of <paramref name="provider"/> (sqlite or postgres).</summary>
+    public static string InvariantOf(string provider) => provider switch
+    {
+        "sqlite" => SqliteInvariant,
+        "postgres" => PostgresInvariant,
+        _ => throw new ArgumentException($"provider '{provider}': expected sqlite or postgres"),
+    };
+
+    /// <summary>Applies the schema of <paramref name="provider"/> (sqlite or postgres) to the database at <paramref name="connectionString"/>.</summary>
     public static async Task ApplyAsync(string provider, string connectionString, CancellationToken cancellation = default)
     {
-        if (provider != "sqlite")
-        {
-            throw new ArgumentException($"provider '{provider}': only sqlite is built so far (PostgreSQL comes with cluster mode)");
-        }
+        InvariantOf(provider);
+        await using DbConnection connection = provider == "sqlite" ? OpenSqlite(connectionString) : new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(cancellation);
+        await using var command = connection.CreateCommand();
+        command.CommandText = Script($"{provider}.sql");
+        await command.ExecuteNonQueryAsync(cancellation);
+    }
 
-        var builder = new SqliteConnectionStringBuilder(connectionString);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+    private static SqliteConnection OpenSqlite(string connectionString)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(new SqliteConnectionStringBuilder(connectionString).DataSource));
         if (directory is not null)
         {
             Directory.CreateDirectory(directory);
         }
 
-        await using var connection = new SqliteConnection(connectionString);
-        await connection.OpenAsync(cancellation);
-        await using var command = connection.CreateCommand();
-        command.CommandText = Script("sqlite-storage.sql");
-        await command.ExecuteNonQueryAsync(cancellation);
+        return new SqliteConnection(connectionString);
     }
 
     private static string Script(string name)

@@ -1,3 +1,4 @@
+using System.Net;
 using HeavyOptimizer.Backends.Parquet;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -11,7 +12,10 @@ using Serilog;
 
 namespace HeavyOptimizer.Silo;
 
-/// <summary>Builds and runs one silo: localhost clustering, grain state in SQLite, Serilog, the project's grains.</summary>
+/// <summary>
+/// Builds and runs one silo: embedded (localhost clustering, grain state and reminders in SQLite under the data
+/// directory) or cluster mode (clustering, grain state and reminders in PostgreSQL); Serilog, the Dashboard, the grains.
+/// </summary>
 public static class SiloHost
 {
     /// <summary>The cluster and service id every silo and client of an installation shares.</summary>
@@ -26,8 +30,9 @@ public static class SiloHost
         ArgumentNullException.ThrowIfNull(options);
         Directory.CreateDirectory(options.DataDirectory);
         DatabaseSchema.RegisterProviders();
-        var state = $"Data Source={options.StateDatabase}";
-        await DatabaseSchema.ApplyAsync("sqlite", state, cancellation);
+        var (provider, state) = options.Postgres is { } postgres ? ("postgres", postgres) : ("sqlite", $"Data Source={options.StateDatabase}");
+        await DatabaseSchema.ApplyAsync(provider, state, cancellation);
+        var invariant = DatabaseSchema.InvariantOf(provider);
         var gpu = options.Gpu switch
         {
             "on" => true,
@@ -49,12 +54,20 @@ public static class SiloHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ClusterId, clusterId: ClusterId);
-            silo.AddAdoNetGrainStorage("hopt", o =>
+            if (options.Postgres is null)
             {
-                o.Invariant = DatabaseSchema.SqliteInvariant;
-                o.ConnectionString = state;
-            });
+                silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: ClusterId, clusterId: ClusterId);
+            }
+            else
+            {
+                silo.UseAdoNetClustering(o => (o.Invariant, o.ConnectionString) = (invariant, state));
+                silo.Configure<ClusterOptions>(o => (o.ClusterId, o.ServiceId) = (ClusterId, ClusterId));
+                silo.ConfigureEndpoints(IPAddress.Parse(options.Address), options.SiloPort, options.GatewayPort);
+            }
+
+            silo.AddAdoNetGrainStorage("hopt", o => (o.Invariant, o.ConnectionString) = (invariant, state));
+            silo.UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (invariant, state));
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, options.Watchdog.Ticks)));
             silo.Configure<SiloOptions>(o => o.SiloName = $"silo-{options.SiloPort}");
             silo.AddDashboard(_ => { });
             silo.UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
@@ -63,12 +76,14 @@ public static class SiloHost
                 b.DataDirectory = options.DataDirectory;
                 b.HeavyDbUrl = options.HeavyDbUrl;
                 b.OutputRoot = Path.Combine(options.DataDirectory, "output");
+                b.Watchdog = options.Watchdog;
             });
         });
         var app = builder.Build();
         app.MapOrleansDashboard("/dashboard");
-        Log.Information("Silo {Silo} on ports {SiloPort}/{GatewayPort}, data under {Data}, GPU {Gpu}, dashboard {Dashboard}",
-            $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.DataDirectory, gpu ? "detected" : "none", DashboardUrl(options));
+        Log.Information("Silo {Silo} on ports {SiloPort}/{GatewayPort}, state in {State}, data under {Data}, GPU {Gpu}, dashboard {Dashboard}",
+            $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.Postgres is null ? options.StateDatabase : "PostgreSQL",
+            options.DataDirectory, gpu ? "detected" : "none", DashboardUrl(options));
         return app;
     }
 }

@@ -23,6 +23,15 @@ public sealed record SiloHostOptions
     /// <summary>HeavyDB engine for the heavydb backend: embedded or a heavydb:// URL (default HEAVYDB_URL, else embedded).</summary>
     public string? HeavyDbUrl { get; init; }
 
-    /// <summary>The SQLite database holding grain state.</summary>
+    /// <summary>Cluster mode: the PostgreSQL connection string holding membership, grain state and reminders; null: embedded (SQLite).</summary>
+    public string? Postgres { get; init; }
+
+    /// <summary>The address this silo advertises to the others in cluster mode; default 127.0.0.1.</summary>
+    public string Address { get; init; } = "127.0.0.1";
+
+    /// <summary>Period of each unfinished job's watchdog reminder (how soon a job whose silo died resumes); default 1 minute.</summary>
+    public TimeSpan Watchdog { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The SQLite database holding grain state and reminders in embedded mode.</summary>
     public string StateDatabase => Path.Combine(DataDirectory, "cluster.db");
 }

@@ -31,7 +31,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddMemoryGrainStorage("hopt").AddHeavyOptimizerGrains(o =>
+            silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().AddHeavyOptimizerGrains(o =>
             {
                 o.DataDirectory = Path.Combine(Root, "data");
                 o.OutputRoot = Path.Combine(Root, "output");

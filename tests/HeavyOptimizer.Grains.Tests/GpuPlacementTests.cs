@@ -36,7 +36,7 @@ public sealed class GpuPlacementTests : IAsyncLifetime
         {
             // The first silo the test cluster configures claims a GPU, the second does not.
             var gpu = Interlocked.Increment(ref _silosConfigured) % 2 == 1;
-            silo.AddMemoryGrainStorage("hopt").AddHeavyOptimizerGrains()
+            silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().AddHeavyOptimizerGrains()
                 .UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
         }
     }

@@ -1,3 +1,4 @@
+using HeavyOptimizer.Grains.Jobs;
 using HeavyOptimizer.Abstractions;
 using HeavyOptimizer.Core.Tests.Support;
 
@@ -20,15 +21,20 @@ public sealed class JobGrainTests(ClusterFixture fixture)
 
     private static JobSpec Spec(string input) => new() { InputPath = input, PortfolioSize = 10, Seed = 7, MaxEvaluations = 300 };
 
+    /// <summary>
+    /// Submits and waits until the job is finished and its outcome has reached the controller (a job is saved finished
+    /// first and recorded just after, so that a retried attempt can never record it twice).
+    /// </summary>
     private async Task<JobStatus> RunToEnd(string jobId, JobSpec spec)
     {
+        var recorded = await Recorded();
         var job = fixture.Cluster.GrainFactory.GetGrain<IJobGrain>(jobId);
         await job.Submit(spec);
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         while (true)
         {
             var status = await job.GetStatus();
-            if (status!.IsFinished)
+            if (status!.IsFinished && await Recorded() > recorded)
             {
                 return status;
             }
@@ -36,6 +42,8 @@ public sealed class JobGrainTests(ClusterFixture fixture)
             await Task.Delay(50, deadline.Token);
         }
     }
+
+    private async Task<long> Recorded() => (await Controller.GetStatus(0)).JobsRecorded;
 
     private async Task Phase(MigrationPhase phase)
     {
@@ -80,6 +88,37 @@ public sealed class JobGrainTests(ClusterFixture fixture)
         var stats = await Controller.GetStatus(3);
         Assert.True(stats.CleanDualWriteJobs >= 1);
         Assert.Equal(MigrationPhase.DualWrite, stats.Config.Phase);
+    }
+
+    [Fact]
+    public async Task An_uploaded_input_runs_like_a_shared_path_and_a_bad_upload_is_refused_by_name()
+    {
+        await Phase(MigrationPhase.HeavyDbOnly);
+        var content = File.ReadAllBytes(Input("upload.csv", 6));
+        var key = Uploads.Hash(content);
+        await fixture.Cluster.GrainFactory.GetGrain<IUploadGrain>(key).Store(content);
+
+        var status = await RunToEnd("job-upload", Spec(IUploadGrain.Scheme + key));
+
+        Assert.Equal(JobState.Completed, status.State);
+        Assert.Equal(key, status.Result!.Fingerprint);
+        var wrongKey = await Assert.ThrowsAsync<ArgumentException>(() => fixture.Cluster.GrainFactory.GetGrain<IUploadGrain>(new string('0', 64)).Store(content));
+        Assert.Contains("hash to " + key, wrongKey.Message, StringComparison.Ordinal);
+        var missing = await RunToEnd("job-upload-missing", Spec(IUploadGrain.Scheme + new string('1', 64)));
+        Assert.Equal(JobState.Failed, missing.State);
+        Assert.Contains("no such upload", missing.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_time_limited_dual_write_job_compares_the_data_path_but_not_the_search()
+    {
+        await Phase(MigrationPhase.DualWrite);
+        var status = await RunToEnd("job-dual-timed", Spec(Input("timed.csv", 5)) with { MaxEvaluations = null, TimeLimitSeconds = 0.5 });
+
+        var report = status.Consistency!;
+        Assert.Equal((true, false, true), (report.Passed, report.SearchCompared, report.FingerprintsMatch));
+        Assert.Empty(report.Problems);
+        Assert.Equal(MigrationPhase.DualWrite, (await Controller.GetStatus(1)).Config.Phase);
     }
 
     [Fact]

@@ -1,25 +1,28 @@
 using HeavyOptimizer.Abstractions;
 using HeavyOptimizer.Core.Tests.Support;
 using HeavyOptimizer.Silo;
+using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 
 namespace HeavyOptimizer.Grains.Tests;
 
 /// <summary>
-/// Two silos sharing grain state in SQLite (the real ADO.NET provider and the project's schema): the silo running a job
-/// is killed mid-job; the job resumes on the other and is recorded completed exactly once.
+/// Two silos sharing grain state and reminders in SQLite (the real ADO.NET providers and the project's schema): the silo
+/// running a job is killed mid-job; nobody asks after the job (only its day's registry is watched), yet its watchdog
+/// reminder brings it back on the other silo, where it completes and is recorded completed exactly once.
 /// </summary>
 public sealed class SiloLossTests : IAsyncLifetime
 {
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"hopt-siloloss-{Environment.ProcessId}");
+    private static readonly string State = $"Data Source={Path.Combine(Root, "state.db")}";
     private TestCluster _cluster = null!;
 
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Root);
         DatabaseSchema.RegisterProviders();
-        await DatabaseSchema.ApplyAsync("sqlite", $"Data Source={Path.Combine(Root, "state.db")}");
+        await DatabaseSchema.ApplyAsync("sqlite", State);
         _cluster = new TestClusterBuilder(2).AddSiloBuilderConfigurator<Silo>().Build();
         await _cluster.DeployAsync();
     }
@@ -38,33 +41,34 @@ public sealed class SiloLossTests : IAsyncLifetime
         var job = _cluster.Client.GetGrain<IJobGrain>("survivor");
         await job.Submit(new JobSpec { InputPath = input, PortfolioSize = 10, Seed = 3, TimeLimitSeconds = 4, Algorithms = "sa" });
 
-        var running = await Until(job, s => s.State == JobState.Running);
-        var doomed = _cluster.Silos.Single(s => s.SiloAddress.ToString() == running.Silo);
+        var running = await Until(() => job.GetStatus(), s => s?.State == JobState.Running);
+        var doomed = _cluster.Silos.Single(s => s.SiloAddress.ToString() == running!.Silo);
         await _cluster.KillSiloAsync(doomed);
 
-        var finished = await Until(job, s => s.IsFinished);
+        var registry = _cluster.Client.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(running!.SubmittedAt));
+        var completed = await Until(() => registry.List(JobState.Completed), list => list.Any(s => s.JobId == "survivor"));
 
+        Assert.Single(completed, s => s.JobId == "survivor");
+        var finished = (await job.GetStatus())!;
         Assert.Equal(JobState.Completed, finished.State);
         Assert.True(finished.Attempts >= 2, $"attempts {finished.Attempts}");
         Assert.NotEqual(running.Silo, finished.Silo);
-        var registry = _cluster.Client.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(finished.SubmittedAt));
-        Assert.Single(await registry.List(JobState.Completed), s => s.JobId == "survivor");
         var controller = _cluster.Client.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
         Assert.Equal(1, (await controller.GetStatus(0)).Backends.Sum(b => b.Jobs));
     }
 
-    /// <summary>Polls the job (riding out the window in which the dead silo is not yet declared dead) until <paramref name="done"/>.</summary>
-    private static async Task<JobStatus> Until(IJobGrain job, Func<JobStatus, bool> done)
+    /// <summary>Polls <paramref name="read"/> (riding out the window in which the dead silo is not yet declared dead) until <paramref name="done"/>.</summary>
+    private static async Task<T> Until<T>(Func<Task<T>> read, Func<T, bool> done)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         while (true)
         {
             try
             {
-                var status = await job.GetStatus();
-                if (status is not null && done(status))
+                var value = await read();
+                if (done(value))
                 {
-                    return status;
+                    return value;
                 }
             }
             catch (Exception e) when (e is SiloUnavailableException or TimeoutException or OrleansMessageRejectionException)
@@ -79,17 +83,16 @@ public sealed class SiloLossTests : IAsyncLifetime
     private sealed class Silo : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo) => silo
-            .AddAdoNetGrainStorage("hopt", o =>
-            {
-                o.Invariant = DatabaseSchema.SqliteInvariant;
-                o.ConnectionString = $"Data Source={Path.Combine(Root, "state.db")}";
-            })
+            .AddAdoNetGrainStorage("hopt", o => (o.Invariant, o.ConnectionString) = (DatabaseSchema.SqliteInvariant, State))
+            .UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (DatabaseSchema.SqliteInvariant, State))
+            .Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(5))
             .AddHeavyOptimizerGrains(o =>
             {
                 o.DataDirectory = Path.Combine(Root, "data");
                 o.OutputRoot = Path.Combine(Root, "output");
                 o.HeavyDbUrl = "embedded";
                 o.Compute = "cpu";
+                o.Watchdog = TimeSpan.FromSeconds(5);
             });
     }
 }

@@ -33,19 +33,21 @@ internal static class ClusterCommands
 
     private static Command Submit()
     {
-        var input = new Option<string>("--input") { Description = "Strategy CSV on the shared data root", Required = true };
+        var input = new Option<string>("--input") { Description = "Strategy CSV on the shared data root (or anywhere, with --upload)", Required = true };
         var size = new Option<int>("--portfolio-size", "-n") { Description = "Portfolio size", DefaultValueFactory = _ => 35 };
         var jobId = new Option<string?>("--job-id") { Description = "Job id (default: a new one); submitting an existing id is idempotent" };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 42, Description = "Seed" };
         var evaluations = new Option<long?>("--max-evaluations") { Description = "Evaluation budget per algorithm" };
         var timeLimit = new Option<double?>("--time-limit") { Description = "Search seconds instead of budgets" };
         var wait = new Option<bool>("--wait") { Description = "Wait for the job to finish" };
-        return ClusterCommand("submit", "Submit an optimisation job", [input, size, jobId, seed, evaluations, timeLimit, wait], async (parse, client, json, ct) =>
+        var upload = new Option<bool>("--upload") { Description = "Send the file to the cluster instead of naming a path its silos can read" };
+        return ClusterCommand("submit", "Submit an optimisation job", [input, size, jobId, seed, evaluations, timeLimit, wait, upload], async (parse, client, json, ct) =>
         {
             var id = parse.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
+            var path = Path.GetFullPath(parse.GetValue(input)!);
             var spec = new JobSpec
             {
-                InputPath = Path.GetFullPath(parse.GetValue(input)!),
+                InputPath = parse.GetValue(upload) ? await client.UploadAsync(path, ct) : path,
                 PortfolioSize = parse.GetValue(size),
                 Seed = parse.GetValue(seed),
                 MaxEvaluations = parse.GetValue(evaluations),
@@ -302,7 +304,7 @@ internal static class ClusterCommands
 
     private static Command ClusterCommand(string name, string description, Symbol[] symbols, Func<ParseResult, IHeavyOptimizerClient, bool, CancellationToken, Task<int>> body)
     {
-        var cluster = new Option<string?>("--cluster") { Description = $"Gateway host:port (default ${HeavyOptimizerClientOptions.EnvironmentVariable}, else 127.0.0.1:30000)" };
+        var cluster = new Option<string?>("--cluster") { Description = $"Gateway host:port, or the cluster's PostgreSQL connection string (default ${HeavyOptimizerClientOptions.EnvironmentVariable}, else 127.0.0.1:30000)" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var command = new Command(name, description) { cluster, json };
         foreach (var symbol in symbols)
@@ -322,7 +324,7 @@ internal static class ClusterCommands
         {
             var builder = Host.CreateApplicationBuilder();
             builder.Logging.ClearProviders();
-            builder.AddHeavyOptimizerClient(o => o.Gateway = parse.GetValue(cluster) ?? o.Gateway);
+            builder.AddHeavyOptimizerClient(o => o.Cluster = parse.GetValue(cluster) ?? o.Cluster);
             using var host = builder.Build();
             try
             {
@@ -330,7 +332,7 @@ internal static class ClusterCommands
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().Gateway}: {e.Message}");
+                Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().DisplayName}: {e.Message}");
                 return ExitCodes.Failure;
             }
 

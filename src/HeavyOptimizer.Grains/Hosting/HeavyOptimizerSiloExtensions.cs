@@ -11,7 +11,8 @@ public static class HeavyOptimizerSiloExtensions
 {
     /// <summary>
     /// The grains' services: the clock, the data backends and the migration policy. Grain state goes to the storage provider
-    /// named <c>hopt</c>, which the host configures (memory in tests, ADO.NET in the silo host). Idempotent.
+    /// named <c>hopt</c> and job watchdogs to the reminder service, both of which the host configures (memory in tests,
+    /// ADO.NET in the silo host). Idempotent.
     /// </summary>
     public static ISiloBuilder AddHeavyOptimizerGrains(
         this ISiloBuilder builder, Action<BackendHostOptions>? backends = null, Action<MigrationPolicyOptions>? policy = null)
@@ -22,11 +23,6 @@ public static class HeavyOptimizerSiloExtensions
         if (!builder.Services.Any(s => s.ServiceType == typeof(GpuPlacementDirector) || s.ImplementationType == typeof(GpuPlacementDirector)))
         {
             builder.Services.AddPlacementDirector<GpuPlacementStrategy, GpuPlacementDirector>();
-        }
-
-        if (!builder.Services.Any(s => s.ImplementationType == typeof(JobRecoveryService)))
-        {
-            builder.Services.AddHostedService<JobRecoveryService>();
         }
 
         var policyOptions = builder.Services.AddOptions<MigrationPolicyOptions>();

@@ -23,6 +23,12 @@ public sealed record BackendHostOptions
 
     /// <summary>How long a dual-write secondary may run before it is abandoned (the job never waits longer); default 10 minutes.</summary>
     public TimeSpan SecondaryTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Period of the reminder every unfinished job holds; when its silo died, the reminder reactivates the job on a live
+    /// silo, where it resumes. Default 1 minute (Orleans' minimum reminder period unless the host lowers it).
+    /// </summary>
+    public TimeSpan Watchdog { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Hands out the silo's data backends by name, opening each once.</summary>

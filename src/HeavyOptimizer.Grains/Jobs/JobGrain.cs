@@ -18,15 +18,18 @@ public sealed class JobGrainState
 /// grain's turn, records the outcome with the controller and the day's registry. Status reads interleave with the work.
 /// A job found unfinished when its grain activates (its silo died, or handed it back at shutdown) starts again, as a
 /// new attempt on the route it already had; state writes are version-checked, so if an earlier attempt finished after
-/// all, this one stops and the outcome is recorded once.
+/// all, this one stops and the outcome is recorded once. An unfinished job holds a durable reminder (the watchdog), so
+/// it is reactivated even when nobody asks after it; the reminder goes when the job finishes.
 /// </summary>
 public sealed partial class JobGrain(
     [PersistentState("job", "hopt")] IPersistentState<JobGrainState> state,
     IBackendProvider backends,
     IOptions<BackendHostOptions> options,
     TimeProvider time,
-    ILogger<JobGrain> logger) : Grain, IJobGrain
+    ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
+    private const string WatchdogReminder = "watchdog";
+
     private CancellationTokenSource? _cancellation;
     private bool _handingBack;
 
@@ -73,6 +76,7 @@ public sealed partial class JobGrain(
         }
 
         await SaveAsync(new JobStatus { JobId = this.GetPrimaryKeyString(), Spec = spec, State = JobState.Queued, SubmittedAt = time.GetUtcNow() });
+        await this.RegisterOrUpdateReminder(WatchdogReminder, options.Value.Watchdog, options.Value.Watchdog);
         _cancellation = new CancellationTokenSource();
         _ = RunAsync(_cancellation.Token);
         return state.State.Status!;
@@ -90,6 +94,24 @@ public sealed partial class JobGrain(
         }
 
         return state.State.Status;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Activating the grain already resumed an unfinished job; a finished one drops its watchdog.</remarks>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (state.State.Status is null or { IsFinished: true })
+        {
+            await DropWatchdogAsync();
+        }
+    }
+
+    private async Task DropWatchdogAsync()
+    {
+        if (await this.GetReminder(WatchdogReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
     }
 
     private async Task RunAsync(CancellationToken cancellation)
@@ -112,7 +134,8 @@ public sealed partial class JobGrain(
             var grains = GrainFactory;
             var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, _) =>
                 Backends.BackendGrain.Unflatten(await grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint)));
-            var (result, report) = await Task.Run(() => runner.RunAsync(jobId, status.Spec, route, strict, cancellation), cancellation);
+            var spec = await Uploads.MaterializeAsync(status.Spec, grains, options.Value.DataDirectory, cancellation);
+            var (result, report) = await Task.Run(() => runner.RunAsync(jobId, spec, route, strict, cancellation), cancellation);
             status = status with { State = JobState.Completed, Result = result, Consistency = report, FinishedAt = time.GetUtcNow() };
             if (!await SaveAsync(status))
             {
@@ -121,7 +144,7 @@ public sealed partial class JobGrain(
 
             LogCompleted(jobId, result.Backend, result.BestFitness, report?.Passed);
             await controller.Record(new JobOutcome(jobId, result.Backend, true, result.Seconds, report?.Passed,
-                report is { Passed: not null } ? report.MaxFitnessDifference : null, time.GetUtcNow()));
+                report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, time.GetUtcNow()));
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -160,6 +183,19 @@ public sealed partial class JobGrain(
         }
 
         await GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(status.SubmittedAt)).Upsert(status);
+        if (status.IsFinished)
+        {
+            try
+            {
+                await DropWatchdogAsync();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The finished job is recorded; the watchdog's next tick drops it instead.
+                LogWatchdogKept(status.JobId, e.Message);
+            }
+        }
+
         return true;
     }
 
@@ -168,6 +204,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Completed job {JobId} on backend {Backend}: best fitness {Fitness}, consistency {Consistency}")]
     private partial void LogCompleted(string jobId, string backend, double fitness, bool? consistency);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} finished but its watchdog reminder stays until its next tick: {Reason}")]
+    private partial void LogWatchdogKept(string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: {Reason}")]
     private partial void LogFailed(string jobId, string reason);

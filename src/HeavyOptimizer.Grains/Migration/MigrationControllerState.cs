@@ -27,4 +27,7 @@ public sealed class MigrationControllerState
 
     /// <summary>Whether a job under the current version has failed or mismatched.</summary>
     [Id(6)] public bool TroubleThisVersion { get; set; }
+
+    /// <summary>Job outcomes recorded since the cluster began (the window keeps only the latest).</summary>
+    [Id(7)] public long JobsRecorded { get; set; }
 }

@@ -144,6 +144,7 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
     {
         ArgumentNullException.ThrowIfNull(outcome);
         State.Window.Add(outcome);
+        State.JobsRecorded++;
         if (State.Window.Count > options.WindowSize)
         {
             State.Window.RemoveRange(0, State.Window.Count - options.WindowSize);
@@ -182,7 +183,7 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
         var clean = compared.Count(o => o.ConsistencyPassed == true);
         return new MigrationStatus(State.Config, backends, compared.Count, clean,
             compared.Count == 0 ? 1 : (double)clean / compared.Count,
-            State.Audit.TakeLast(auditEntries).ToList(), State.Checkpoints.Keys.Order().ToList());
+            State.Audit.TakeLast(auditEntries).ToList(), State.Checkpoints.Keys.Order().ToList(), State.JobsRecorded);
     }
 
     private void Guard(MigrationPhase phase)

@@ -1,4 +1,4 @@
--- Heavy Optimizer's schema for Orleans' ADO.NET grain storage on SQLite (invariant System.Data.SQLite, served by
+-- Heavy Optimizer's schema for Orleans' ADO.NET grain storage and reminders on SQLite (invariant System.Data.SQLite, served by
 -- Microsoft.Data.Sqlite). The provider reads its statements from OrleansQuery by key; each statement below keeps the
 -- provider's contract: parameters @GrainIdHash, @GrainIdN0, @GrainIdN1, @GrainTypeHash, @GrainTypeString,
 -- @GrainIdExtensionString, @ServiceId, @GrainStateVersion, @PayloadBinary; a write or clear answers with
@@ -60,3 +60,50 @@ WHERE Version = @GrainStateVersion
   AND GrainIdN0 = @GrainIdN0 AND GrainIdN1 = @GrainIdN1 AND GrainTypeString = @GrainTypeString
   AND IFNULL(GrainIdExtensionString, '''') = IFNULL(@GrainIdExtensionString, '''') AND ServiceId = @ServiceId;
 SELECT @GrainStateVersion + 1 AS NewGrainStateVersion WHERE changes() = 1;');
+
+-- Reminders (ADO.NET reminder provider): one row per grain and reminder name. Parameters @ServiceId, @GrainId,
+-- @ReminderName, @StartTime, @Period (milliseconds), @GrainHash, @BeginHash, @EndHash, @Version; an upsert answers with
+-- the row's new Version, a delete with whether it removed the row at that version.
+CREATE TABLE IF NOT EXISTS OrleansRemindersTable
+(
+    ServiceId    NVARCHAR(150) NOT NULL,
+    GrainId      VARCHAR(150)  NOT NULL,
+    ReminderName NVARCHAR(150) NOT NULL,
+    StartTime    DATETIME      NOT NULL,
+    Period       BIGINT        NOT NULL,
+    GrainHash    INT           NOT NULL,
+    Version      INT           NOT NULL,
+    PRIMARY KEY (ServiceId, GrainId, ReminderName)
+);
+
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('UpsertReminderRowKey', '
+INSERT INTO OrleansRemindersTable (ServiceId, GrainId, ReminderName, StartTime, Period, GrainHash, Version)
+VALUES (@ServiceId, @GrainId, @ReminderName, @StartTime, @Period, @GrainHash, 0)
+ON CONFLICT (ServiceId, GrainId, ReminderName) DO UPDATE
+SET StartTime = excluded.StartTime, Period = excluded.Period, GrainHash = excluded.GrainHash, Version = Version + 1
+RETURNING Version;');
+
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ReadReminderRowsKey', '
+SELECT GrainId, ReminderName, StartTime, Period, Version FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId AND GrainId = @GrainId;');
+
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ReadReminderRowKey', '
+SELECT GrainId, ReminderName, StartTime, Period, Version FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId AND GrainId = @GrainId AND ReminderName = @ReminderName;');
+
+-- The ring range (BeginHash, EndHash] in signed order; Rows2 is the range that wraps around.
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ReadRangeRows1Key', '
+SELECT GrainId, ReminderName, StartTime, Period, Version FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId AND GrainHash > @BeginHash AND GrainHash <= @EndHash;');
+
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('ReadRangeRows2Key', '
+SELECT GrainId, ReminderName, StartTime, Period, Version FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId AND (GrainHash > @BeginHash OR GrainHash <= @EndHash);');
+
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteReminderRowKey', '
+DELETE FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId AND GrainId = @GrainId AND ReminderName = @ReminderName AND Version = @Version;
+SELECT changes() > 0;');
+
+INSERT OR REPLACE INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteReminderRowsKey', '
+DELETE FROM OrleansRemindersTable WHERE ServiceId = @ServiceId;');

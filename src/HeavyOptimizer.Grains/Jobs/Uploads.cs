@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using HeavyOptimizer.Abstractions;
+
+namespace HeavyOptimizer.Grains.Jobs;
+
+/// <summary>What an upload grain persists.</summary>
+[GenerateSerializer]
+[Alias("hopt.UploadState")]
+public sealed class UploadState
+{
+    /// <summary>The uploaded bytes, null before the upload.</summary>
+    [Id(0)] public byte[]? Content { get; set; }
+}
+
+/// <summary>One uploaded input, in the cluster's state store under the SHA-256 of its bytes.</summary>
+public sealed class UploadGrain([PersistentState("upload", "hopt")] IPersistentState<UploadState> state) : Grain, IUploadGrain
+{
+    /// <inheritdoc />
+    public async Task Store(byte[] content)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        if (content.Length > IUploadGrain.MaxBytes)
+        {
+            throw new ArgumentException($"upload of {content.Length:N0} bytes: the cluster takes up to {IUploadGrain.MaxBytes:N0}; put larger inputs on the shared data root");
+        }
+
+        var key = this.GetPrimaryKeyString();
+        if (Uploads.Hash(content) != key)
+        {
+            throw new ArgumentException($"upload {key}: the bytes received hash to {Uploads.Hash(content)} (damaged in transit?)");
+        }
+
+        if (state.State.Content is null)
+        {
+            state.State.Content = content;
+            await state.WriteStateAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<byte[]?> Read() => Task.FromResult(state.State.Content);
+}
+
+/// <summary>Turns an <c>upload:&lt;sha256&gt;</c> input into a file on the silo running the job.</summary>
+public static class Uploads
+{
+    /// <summary>Lower-case hex SHA-256 of <paramref name="content"/>: an upload's key.</summary>
+    public static string Hash(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
+
+    /// <summary>
+    /// <paramref name="spec"/> itself when its input is a path; otherwise the spec with its input written (once, complete,
+    /// then renamed into place) to <c>&lt;dataDirectory&gt;/uploads/&lt;sha256&gt;.csv</c>.
+    /// </summary>
+    public static async Task<JobSpec> MaterializeAsync(JobSpec spec, IGrainFactory grains, string dataDirectory, CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(grains);
+        if (!spec.InputPath.StartsWith(IUploadGrain.Scheme, StringComparison.Ordinal))
+        {
+            return spec;
+        }
+
+        var key = spec.InputPath[IUploadGrain.Scheme.Length..];
+        var path = Path.Combine(dataDirectory, "uploads", $"{key}.csv");
+        if (!File.Exists(path))
+        {
+            var content = await grains.GetGrain<IUploadGrain>(key).Read()
+                          ?? throw new FileNotFoundException($"input {spec.InputPath}: no such upload in the cluster");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var partial = $"{path}.{Guid.NewGuid():N}.partial";
+            await File.WriteAllBytesAsync(partial, content, cancellation);
+            File.Move(partial, path, overwrite: true);
+        }
+
+        return spec with { InputPath = path };
+    }
+}
