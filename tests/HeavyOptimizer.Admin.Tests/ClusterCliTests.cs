@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using HeavyOptimizer.Core.Tests.Support;
+using HeavyOptimizer.Tests.Shared;
 
 namespace HeavyOptimizer.Admin.Tests;
 
@@ -15,9 +16,6 @@ namespace HeavyOptimizer.Admin.Tests;
 /// </summary>
 public sealed class ClusterCliTests : IDisposable
 {
-    /// <summary>The environment variable naming the PostgreSQL server the cluster-mode case runs against.</summary>
-    public const string PostgresVariable = "HOPT_TEST_POSTGRES";
-
     private readonly TempDirectory _dir = new();
     private readonly int _siloPort = FreePort();
     private readonly int _gatewayPort = FreePort();
@@ -31,7 +29,7 @@ public sealed class ClusterCliTests : IDisposable
         _dir.Dispose();
         if (_postgres is not null)
         {
-            TestDatabase.Drop(_postgres);
+            TestPostgres.DropDatabase(_postgres);
         }
     }
 
@@ -44,9 +42,7 @@ public sealed class ClusterCliTests : IDisposable
     {
         if (store == "postgres")
         {
-            var server = Environment.GetEnvironmentVariable(PostgresVariable);
-            Skip.If(string.IsNullOrEmpty(server), $"{PostgresVariable} is not set: no PostgreSQL server to run the cluster-mode case against");
-            _postgres = TestDatabase.Create(server!);
+            _postgres = TestPostgres.CreateDatabase();
             var init = Hopt.Run("db", "init", "--provider", "postgres", "--connection", _postgres);
             Assert.True(init.ExitCode == 0, init.Error);
         }
@@ -176,6 +172,10 @@ public sealed class ClusterCliTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, dashboard.StatusCode);
         Assert.Contains("html", await dashboard.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
 
+        // Every job finished, so none still holds a watchdog reminder.
+        const string reminders = "SELECT count(*) FROM OrleansRemindersTable";
+        Assert.Equal(0L, _postgres is null ? SqliteScalar(Path.Combine(_dir.Path, "data", "cluster.db"), reminders) : TestPostgres.Scalar(_postgres, reminders));
+
         var log = Directory.GetFiles(Path.Combine(_dir.Path, "data", "logs"), "job_processor_*.log").Single();
         Assert.Contains("Processing job cli-job-1", File.ReadAllText(log), StringComparison.Ordinal);
     }
@@ -201,32 +201,13 @@ public sealed class ClusterCliTests : IDisposable
         Assert.Contains("cannot reach the cluster", outcome.Error, StringComparison.Ordinal);
     }
 
-    /// <summary>A database of its own per test on the server named by <see cref="PostgresVariable"/>.</summary>
-    private static class TestDatabase
+    private static object? SqliteScalar(string database, string sql)
     {
-        public static string Create(string server)
-        {
-            var name = $"hopt_test_{Guid.NewGuid():N}";
-            Execute(server, $"CREATE DATABASE {name}");
-            return new Npgsql.NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
-        }
-
-        public static void Drop(string database)
-        {
-            var builder = new Npgsql.NpgsqlConnectionStringBuilder(database);
-            var name = builder.Database;
-            builder.Database = "postgres";
-            Npgsql.NpgsqlConnection.ClearAllPools();
-            Execute(builder.ConnectionString, $"DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        }
-
-        private static void Execute(string connectionString, string sql)
-        {
-            using var connection = new Npgsql.NpgsqlConnection(connectionString);
-            connection.Open();
-            using var command = new Npgsql.NpgsqlCommand(sql, connection);
-            command.ExecuteNonQuery();
-        }
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database}");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
     }
 
     private static int FreePort()
