@@ -157,7 +157,10 @@ public interface IJobGrain : IGrainWithStringKey
     Task<JobStatus?> Cancel();
 }
 
-/// <summary>The index of jobs for one UTC day (key yyyyMMdd): what replay, health and dashboards query.</summary>
+/// <summary>
+/// The index of jobs submitted in one UTC hour (key yyyyMMddHH): what replay, health and dashboards query. Hourly, so
+/// that each write (a job changing state rewrites its partition) stays small on a busy day.
+/// </summary>
 [Alias("hopt.IJobRegistryGrain")]
 public interface IJobRegistryGrain : IGrainWithStringKey
 {
@@ -170,7 +173,16 @@ public interface IJobRegistryGrain : IGrainWithStringKey
     Task<IReadOnlyList<JobStatus>> List(JobState? state);
 
     /// <summary>The key of the registry partition for a moment.</summary>
-    static string KeyFor(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture);
+    static string KeyFor(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMddHH", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The jobs submitted on one UTC day, optionally in one state, in submission order (its 24 partitions).</summary>
+    static async Task<IReadOnlyList<JobStatus>> ListDay(IGrainFactory grains, DateOnly day, JobState? state)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        var midnight = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        var hours = await Task.WhenAll(Enumerable.Range(0, 24).Select(h => grains.GetGrain<IJobRegistryGrain>(KeyFor(midnight.AddHours(h))).List(state)));
+        return hours.SelectMany(h => h).OrderBy(s => s.SubmittedAt).ToList();
+    }
 }
 
 /// <summary>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using HeavyOptimizer.Core.Output;
 using HeavyOptimizer.Core.Tests.Support;
 using HeavyOptimizer.Tests.Shared;
 
@@ -126,6 +127,13 @@ public sealed class ClusterCliTests : IDisposable
         var replayed = JsonNode.Parse(Run("submit", "--input", late, "--job-id", replayId, "--wait", "--json").Out)!;
         Assert.Equal(("completed", "parquet", "cli-late"), ((string)replayed["state"]!, (string)replayed["result"]!["backend"]!, (string)replayed["spec"]!["replay_of"]!));
 
+        // Output lost after the fact (the gap detect_and_replay_gaps.py looked for): found, then replayed.
+        File.Delete(Path.Combine((string)job["result"]!["run_directory"]!, "manifest.json"));
+        Assert.Contains("would replay cli-job-1 (completed, output missing or incomplete", Run("replay", "--missing-output", "--dry-run").Out, StringComparison.Ordinal);
+        var refillId = (string)JsonNode.Parse(Run("replay", "--missing-output", "--json").Out)!.AsArray().Single()!["job_id"]!;
+        var refilled = JsonNode.Parse(Run("submit", "--input", input, "--job-id", refillId, "--wait", "--json").Out)!;
+        Assert.True(RunWriter.Verify((string)refilled["result"]!["run_directory"]!, out var problem), problem);
+
         Assert.Equal(0, Run("checkpoint", "1.1", "--reason", "dual-write healthy").ExitCode);
         Assert.Equal(0, Run("traffic", "25", "--reason", "prepare cut-over").ExitCode);
         Assert.Equal(0, Run("rollback", "--emergency", "--reason", "drill").ExitCode);
@@ -163,7 +171,7 @@ public sealed class ClusterCliTests : IDisposable
         var status = JsonNode.Parse(Run("status", "--json").Out)!;
         Assert.Equal("dual_write", (string)status["config"]!["phase"]!);
         Assert.True((bool)status["config"]!["dual_write"]!);
-        Assert.Equal(3, (int)status["dual_write_jobs"]!);
+        Assert.Equal(4, (int)status["dual_write_jobs"]!);
         var again = JsonNode.Parse(Run("job", "cli-job-1", "--json").Out)!;
         Assert.Equal(("completed", 1), ((string)again["state"]!, (int)again["attempts"]!));
         Assert.Contains("cli-job-1", Run("jobs", "--state", "Completed").Out, StringComparison.Ordinal);

@@ -170,7 +170,8 @@ public sealed class JobGrainTests(ClusterFixture fixture)
         var finished = await Task.WhenAll(ids.Select(id => RunToEnd(id, spec)));
 
         Assert.All(finished, s => Assert.Equal((JobState.Completed, 1), (s.State, s.Attempts)));
-        var registry = fixture.Cluster.GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(finished[0].SubmittedAt));
-        Assert.Equal(200, (await registry.List(JobState.Completed)).Count(s => s.JobId.StartsWith("burst-", StringComparison.Ordinal)));
+        var days = finished.Select(s => DateOnly.FromDateTime(s.SubmittedAt.UtcDateTime)).Distinct();
+        var listed = await Task.WhenAll(days.Select(d => IJobRegistryGrain.ListDay(fixture.Cluster.GrainFactory, d, JobState.Completed)));
+        Assert.Equal(200, listed.SelectMany(l => l).Count(s => s.JobId.StartsWith("burst-", StringComparison.Ordinal)));
     }
 }

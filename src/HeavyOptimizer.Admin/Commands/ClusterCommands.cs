@@ -118,8 +118,10 @@ internal static class ClusterCommands
     }
 
     /// <summary>
-    /// The legacy replay scripts as one command: failed jobs, or jobs stuck Running longer than a limit, resubmitted as
-    /// new jobs (id &lt;original&gt;-replay-&lt;n&gt;, same request), optionally on one backend, at most --count of them.
+    /// The legacy replay scripts as one command: failed jobs, jobs stuck Running longer than a limit, or completed jobs
+    /// whose run directory is missing or fails its manifest check here (the gaps detect_and_replay_gaps.py looked for),
+    /// resubmitted as new jobs (id &lt;original&gt;-replay-&lt;ts&gt;, same request), optionally on one backend, at
+    /// most --count of them; --dry-run lists them only.
     /// </summary>
     private static Command Replay()
     {
@@ -128,11 +130,14 @@ internal static class ClusterCommands
         var backend = new Option<string?>("--backend") { Description = "Run the replays on this backend only (heavydb or parquet)" };
         var count = new Option<int>("--count") { Description = "At most this many", DefaultValueFactory = _ => 10 };
         var since = new Option<DateOnly?>("--since") { Description = "First UTC day to look at (default today)" };
-        return ClusterCommand("replay", "Resubmit failed or stuck jobs, optionally on one backend", [failed, stuck, backend, count, since], async (parse, client, json, ct) =>
+        var missing = new Option<bool>("--missing-output") { Description = "Replay completed jobs whose run directory is missing or incomplete (checked on this machine)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List what would be replayed, submit nothing" };
+        return ClusterCommand("replay", "Resubmit failed, stuck or output-less jobs, optionally on one backend",
+            [failed, stuck, missing, backend, count, since, dryRun], async (parse, client, json, ct) =>
         {
-            if (!parse.GetValue(failed) && parse.GetValue(stuck) is null)
+            if (!parse.GetValue(failed) && parse.GetValue(stuck) is null && !parse.GetValue(missing))
             {
-                throw new ArgumentException("replay needs --failed and/or --stuck-minutes M");
+                throw new ArgumentException("replay needs --failed, --stuck-minutes M and/or --missing-output");
             }
 
             var today = DateOnly.FromDateTime(DateTime.UtcNow);
@@ -149,6 +154,12 @@ internal static class ClusterCommands
                     candidates.AddRange((await client.JobsAsync(day, JobState.Running, ct))
                         .Where(j => DateTimeOffset.UtcNow - (j.StartedAt ?? j.SubmittedAt) > TimeSpan.FromMinutes(minutes)));
                 }
+
+                if (parse.GetValue(missing))
+                {
+                    candidates.AddRange((await client.JobsAsync(day, JobState.Completed, ct))
+                        .Where(j => j.Result is not { RunDirectory: var run } || !RunWriter.Verify(run, out _)));
+                }
             }
 
             var replayed = new List<JobStatus>();
@@ -156,11 +167,12 @@ internal static class ClusterCommands
             {
                 var spec = original.Spec with { BackendOverride = parse.GetValue(backend) ?? original.Spec.BackendOverride, ReplayOf = original.JobId };
                 var id = $"{original.JobId}-replay-{DateTime.UtcNow:yyyyMMddHHmmss}";
-                replayed.Add(await client.SubmitAsync(id, spec, ct));
                 if (!json)
                 {
-                    Console.WriteLine($"replaying {original.JobId} ({original.State}) as {id}{(spec.BackendOverride is { } b ? $" on {b}" : "")}");
+                    Console.WriteLine($"{(parse.GetValue(dryRun) ? "would replay" : "replaying")} {original.JobId} ({Reason(original)}) as {id}{(spec.BackendOverride is { } b ? $" on {b}" : "")}");
                 }
+
+                replayed.Add(parse.GetValue(dryRun) ? original : await client.SubmitAsync(id, spec, ct));
             }
 
             if (json)
@@ -169,12 +181,19 @@ internal static class ClusterCommands
             }
             else
             {
-                Console.WriteLine($"replayed {replayed.Count} job(s)");
+                Console.WriteLine($"{(parse.GetValue(dryRun) ? "would replay" : "replayed")} {replayed.Count} job(s)");
             }
 
             return ExitCodes.Success;
         });
     }
+
+    private static string Reason(JobStatus job) => job.State switch
+    {
+        JobState.Completed => $"completed, output missing or incomplete: {job.Result?.RunDirectory ?? "none recorded"}",
+        JobState.Running => $"running since {job.StartedAt ?? job.SubmittedAt:u}",
+        _ => job.Error is { } error ? $"{job.State}: {error}" : job.State.ToString(),
+    };
 
     private static Command Phase()
     {

@@ -212,7 +212,7 @@ public sealed partial class JobGrain(
     private partial void LogFailed(string jobId, string reason);
 }
 
-/// <summary>One day's jobs by id; the queryable index replay, health and the dashboard use.</summary>
+/// <summary>One hour's jobs by id; the queryable index replay, health and the dashboard use.</summary>
 public sealed class JobRegistryGrain([PersistentState("registry", "hopt")] IPersistentState<Dictionary<string, JobStatus>> state) : Grain, IJobRegistryGrain
 {
     /// <inheritdoc />
