@@ -9,7 +9,9 @@ namespace HeavyOptimizer.Grains.Backends;
 
 /// <summary>
 /// A backend's compute, on a GPU silo when there is one: reads the dataset from the backend's store (shared by the
-/// silos) and computes every strategy's metrics in the backend's engine (ILGPU on CUDA there).
+/// silos) and computes every strategy's metrics in the backend's engine (ILGPU on CUDA there). A dataset is named by
+/// the SHA-256 of its content, so its metrics never change: the last few are kept, and the many jobs run over one
+/// file compute them once per activation instead of queueing behind each other for the same answer.
 /// </summary>
 [GpuPlacement]
 public sealed class BackendGrain(IBackendProvider backends, IServiceProvider services, ILocalSiloDetails silo) : Grain, IBackendGrain
@@ -17,8 +19,27 @@ public sealed class BackendGrain(IBackendProvider backends, IServiceProvider ser
     /// <summary>Numbers per strategy in <see cref="ComputeMetrics"/>'s result.</summary>
     public const int Fields = 8;
 
+    private const int Kept = 16;
+    private readonly Dictionary<string, double[]> _computed = new(StringComparer.Ordinal);
+
     /// <inheritdoc />
     public async Task<double[]> ComputeMetrics(string fingerprint)
+    {
+        if (!_computed.TryGetValue(fingerprint, out var flat))
+        {
+            flat = await ComputeAsync(fingerprint);
+            if (_computed.Count == Kept)
+            {
+                _computed.Clear();
+            }
+
+            _computed[fingerprint] = flat;
+        }
+
+        return flat;
+    }
+
+    private async Task<double[]> ComputeAsync(string fingerprint)
     {
         var backend = await backends.GetAsync(this.GetPrimaryKeyString(), CancellationToken.None);
         var metrics = await backend.ComputeMetricsAsync(fingerprint);
