@@ -16,6 +16,18 @@ public sealed class CliTests : IDisposable
         return path;
     }
 
+    [Theory]
+    [InlineData("optimize --input x.csv --bogus", "--bogus")]
+    [InlineData("db init --provider mysql --connection x", "'sqlite'")]
+    [InlineData("silo --embedded --postgres Host=db", "choose one")]
+    public void Bad_options_exit_2_and_say_what_is_wrong(string args, string named)
+    {
+        var outcome = Hopt.Run(args.Split(' '));
+
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Contains(named, outcome.Out + outcome.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Sample_is_deterministic_for_a_seed_and_reads_back()
     {
