@@ -10,11 +10,14 @@ public class MigrationPolicyTests
     private static JobOutcome Outcome(string id, string backend = "heavydb", bool ok = true, double seconds = 0.5, bool? consistent = true, double? variance = 0) =>
         new(id, backend, ok, seconds, consistent, variance, DateTimeOffset.UtcNow);
 
+    private int _jobs;
+
+    /// <summary>Records <paramref name="count"/> clean dual-write outcomes of distinct jobs.</summary>
     private void CleanDualWriteJobs(int count)
     {
         for (var i = 0; i < count; i++)
         {
-            Assert.Null(_policy.Record(Outcome($"clean-{i}")));
+            Assert.Null(_policy.Record(Outcome($"clean-{_jobs++}")));
         }
     }
 
@@ -131,6 +134,17 @@ public class MigrationPolicyTests
         _policy.State.Config = _policy.State.Config with { RollbackOnValidationFailure = false };
         Assert.Null(_policy.Record(Outcome("j1", consistent: false)));
         Assert.Equal(0.0, _policy.Status().MatchRate);
+    }
+
+    [Fact]
+    public void A_job_that_records_twice_counts_once()
+    {
+        _policy.SetPhase(MigrationPhase.DualWrite, false, "ops", "dual");
+        _policy.Record(Outcome("rerun"));
+        Assert.Null(_policy.Record(Outcome("rerun", consistent: false)));
+
+        var status = _policy.Status();
+        Assert.Equal((1L, 1, 1.0), (status.JobsRecorded, status.Backends.Sum(b => b.Jobs), status.MatchRate));
     }
 
     [Theory]

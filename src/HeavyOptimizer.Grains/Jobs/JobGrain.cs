@@ -136,15 +136,16 @@ public sealed partial class JobGrain(
                 Backends.BackendGrain.Unflatten(await grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint)));
             var spec = await Uploads.MaterializeAsync(status.Spec, grains, options.Value.DataDirectory, cancellation);
             var (result, report) = await Task.Run(() => runner.RunAsync(jobId, spec, route, strict, cancellation), cancellation);
-            status = status with { State = JobState.Completed, Result = result, Consistency = report, FinishedAt = time.GetUtcNow() };
-            if (!await SaveAsync(status))
+            // Recorded before the job is saved finished (the controller ignores a second outcome of one job), so a silo
+            // dying in between costs a rerun, never the outcome.
+            await RecordAsync(controller, new JobOutcome(jobId, result.Backend, true, result.Seconds, report?.Passed,
+                report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, time.GetUtcNow()));
+            if (!await SaveAsync(status with { State = JobState.Completed, Result = result, Consistency = report, FinishedAt = time.GetUtcNow() }))
             {
                 return;
             }
 
             LogCompleted(jobId, result.Backend, result.BestFitness, report?.Passed);
-            await controller.Record(new JobOutcome(jobId, result.Backend, true, result.Seconds, report?.Passed,
-                report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, time.GetUtcNow()));
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
@@ -156,13 +157,22 @@ public sealed partial class JobGrain(
         catch (Exception e)
         {
             LogFailed(jobId, e.Message);
-            if (!await SaveAsync(status with { State = JobState.Failed, Error = e.Message, FinishedAt = time.GetUtcNow() }))
-            {
-                return;
-            }
+            var seconds = (time.GetUtcNow() - (status.StartedAt ?? status.SubmittedAt)).TotalSeconds;
+            await RecordAsync(controller, new JobOutcome(jobId, status.Route?.Primary ?? "unrouted", false, seconds, null, null, time.GetUtcNow()));
+            await SaveAsync(status with { State = JobState.Failed, Error = e.Message, FinishedAt = time.GetUtcNow() });
+        }
+    }
 
-            var backend = status.Route?.Primary ?? "unrouted";
-            await controller.Record(new JobOutcome(jobId, backend, false, (time.GetUtcNow() - (status.StartedAt ?? status.SubmittedAt)).TotalSeconds, null, null, time.GetUtcNow()));
+    /// <summary>Reports an outcome to the controller; a controller out of reach costs the statistic, not the job.</summary>
+    private async Task RecordAsync(IMigrationControllerGrain controller, JobOutcome outcome)
+    {
+        try
+        {
+            await controller.Record(outcome);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogOutcomeLost(outcome.JobId, e.Message);
         }
     }
 
@@ -207,6 +217,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} finished but its watchdog reminder stays until its next tick: {Reason}")]
     private partial void LogWatchdogKept(string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its outcome could not reach the migration controller: {Reason}")]
+    private partial void LogOutcomeLost(string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: {Reason}")]
     private partial void LogFailed(string jobId, string reason);

@@ -138,11 +138,16 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
 
     /// <summary>
     /// Adds a job outcome to the window, updates last-known-good, and applies the automatic rollback triggers; returns
-    /// the audit entry of a rollback it made, or null.
+    /// the audit entry of a rollback it made, or null. A job records its outcome before it saves itself finished, so an
+    /// attempt cut short between the two reruns and records again: an outcome for a job already in the window is ignored.
     /// </summary>
     public AuditEntry? Record(JobOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
+        if (State.Window.Exists(o => o.JobId == outcome.JobId))
+        {
+            return null;
+        }
         State.Window.Add(outcome);
         State.JobsRecorded++;
         if (State.Window.Count > options.WindowSize)
