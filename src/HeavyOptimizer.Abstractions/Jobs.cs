@@ -71,6 +71,17 @@ public sealed record JobResult(
     [property: Id(6)] string RunDirectory,
     [property: Id(7)] double Seconds);
 
+/// <summary>Where a running job's search stands: the algorithm searching, its evaluations and best fitness so far.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.JobProgress")]
+public sealed record JobProgress(
+    [property: Id(0)] string Algorithm,
+    [property: Id(1)] int Size,
+    [property: Id(2)] long Evaluations,
+    [property: Id(3)] double BestFitness,
+    [property: Id(4)] double Fraction);
+
 /// <summary>
 /// Primary against secondary, for one dual-write job. The data path (fingerprints, per-strategy metrics) is always
 /// compared; the search's outputs (fitness, portfolio) only when the search is reproducible, i.e. bounded by budgets
@@ -133,6 +144,9 @@ public sealed record JobStatus
 
     /// <summary>The silo that ran the latest attempt.</summary>
     [Id(11)] public string? Silo { get; init; }
+
+    /// <summary>While Running: where the primary's search stands (kept in memory by the job, never persisted).</summary>
+    [Id(12)] public JobProgress? Progress { get; init; }
 
     /// <summary>True once Completed, Failed or Cancelled.</summary>
     public bool IsFinished => State is JobState.Completed or JobState.Failed or JobState.Cancelled;

@@ -49,7 +49,7 @@ public interface IHeavyOptimizerClient
     /// <summary>The job as it stands, or null.</summary>
     Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellation = default);
 
-    /// <summary>Each change of the job's state until it finishes.</summary>
+    /// <summary>Each change of the job's state or progress (polled five times a second) until it finishes.</summary>
     IAsyncEnumerable<JobStatus> WatchAsync(string jobId, CancellationToken cancellation = default);
 
     /// <summary>Asks the job to stop.</summary>
@@ -169,7 +169,7 @@ internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimize
         while (!cancellation.IsCancellationRequested)
         {
             var status = await GetAsync(jobId, cancellation) ?? throw new InvalidOperationException($"no job {jobId}");
-            if (last is null || status.State != last.State)
+            if (last is null || status.State != last.State || status.Progress != last.Progress)
             {
                 last = status;
                 yield return status;

@@ -41,12 +41,18 @@ public static class SiloHost
             _ => throw new ArgumentException($"--gpu {options.Gpu}: expected auto, on or off"),
         };
 
+        // Jobs search on thread-pool threads, all cores at a time; without spare threads ready, the silo's own work
+        // (messages, membership probes, status reads) waits seconds for the pool to grow, and a busy silo looks dead.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16 + 4 * Environment.ProcessorCount), io);
+
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls($"http://127.0.0.1:{options.DashboardPort}");
         builder.Services.AddSerilog(new LoggerConfiguration()
             .MinimumLevel.Information()
             .MinimumLevel.Override("Orleans", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
+            .MinimumLevel.Override("Polly", Serilog.Events.LogEventLevel.Warning)
             .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
             .WriteTo.File(Path.Combine(options.DataDirectory, "logs", "job_processor_.log"), rollingInterval: RollingInterval.Day,
                 outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")

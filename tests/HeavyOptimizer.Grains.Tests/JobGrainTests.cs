@@ -110,6 +110,28 @@ public sealed class JobGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_running_job_reports_its_search_progress_and_a_finished_one_does_not()
+    {
+        await Phase(MigrationPhase.HeavyDbOnly);
+        var job = fixture.Cluster.GrainFactory.GetGrain<IJobGrain>("job-progress");
+        await job.Submit(Spec(Input("progress.csv", 9)) with { MaxEvaluations = null, TimeLimitSeconds = 2, Algorithms = "sa" });
+
+        JobProgress? seen = null;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        while (seen is null)
+        {
+            seen = (await job.GetStatus())!.Progress;
+            await Task.Delay(20, deadline.Token);
+        }
+
+        Assert.Equal(("SA", 10), (seen.Algorithm, seen.Size));
+        Assert.True(seen.Evaluations > 0 && seen.Fraction is > 0 and <= 1, $"{seen}");
+        var finished = await RunToEnd("job-progress", Spec(Input("progress.csv", 9)));
+        Assert.Equal(JobState.Completed, finished.State);
+        Assert.Null(finished.Progress);
+    }
+
+    [Fact]
     public async Task A_time_limited_dual_write_job_compares_the_data_path_but_not_the_search()
     {
         await Phase(MigrationPhase.DualWrite);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using HeavyOptimizer.Abstractions;
 using HeavyOptimizer.Client;
+using HeavyOptimizer.Core.Algorithms;
 using HeavyOptimizer.Core.Output;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -56,12 +57,21 @@ internal static class ClusterCommands
             var status = await client.SubmitAsync(id, spec, ct);
             if (parse.GetValue(wait))
             {
+                using var display = new ProgressDisplay(Console.Error);
+                JobState? shown = null;
                 await foreach (var change in client.WatchAsync(id, ct))
                 {
                     status = change;
-                    if (!json)
+                    if (!json && change.State != shown)
                     {
+                        display.Finish();
                         Console.Error.WriteLine($"{id}: {change.State}");
+                        shown = change.State;
+                    }
+
+                    if (!json && change.Progress is { } p)
+                    {
+                        display.Report(new SearchProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction));
                     }
                 }
             }

@@ -31,6 +31,7 @@ public sealed partial class JobGrain(
     private const string WatchdogReminder = "watchdog";
 
     private CancellationTokenSource? _cancellation;
+    private JobProgress? _progress;
     private bool _handingBack;
 
     /// <inheritdoc />
@@ -83,7 +84,8 @@ public sealed partial class JobGrain(
     }
 
     /// <inheritdoc />
-    public Task<JobStatus?> GetStatus() => Task.FromResult(state.State.Status);
+    public Task<JobStatus?> GetStatus() => Task.FromResult(
+        state.State.Status is { State: JobState.Running } running && _progress is { } progress ? running with { Progress = progress } : state.State.Status);
 
     /// <inheritdoc />
     public async Task<JobStatus?> Cancel()
@@ -135,7 +137,8 @@ public sealed partial class JobGrain(
             var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, _) =>
                 Backends.BackendGrain.Unflatten(await grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint)));
             var spec = await Uploads.MaterializeAsync(status.Spec, grains, options.Value.DataDirectory, cancellation);
-            var (result, report) = await Task.Run(() => runner.RunAsync(jobId, spec, route, strict, cancellation), cancellation);
+            var (result, report) = await Task.Run(() => runner.RunAsync(jobId, spec, route, strict, cancellation,
+                p => _progress = new JobProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction)), cancellation);
             // Recorded before the job is saved finished (the controller ignores a second outcome of one job), so a silo
             // dying in between costs a rerun, never the outcome.
             await RecordAsync(controller, new JobOutcome(jobId, result.Backend, true, result.Seconds, report?.Passed,

@@ -24,13 +24,16 @@ public sealed class JobRunner(
     /// <summary>Relative tolerance of the consistency check when not strict.</summary>
     public const double DefaultTolerance = 1e-9;
 
-    /// <summary>Runs <paramref name="spec"/> as job <paramref name="jobId"/> on <paramref name="route"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="spec"/> as job <paramref name="jobId"/> on <paramref name="route"/>; the primary's search
+    /// reports to <paramref name="progress"/> (a few times a second, from the searching thread).
+    /// </summary>
     public async Task<(JobResult Result, ConsistencyReport? Report)> RunAsync(
-        string jobId, JobSpec spec, Route route, bool strict, CancellationToken cancellation)
+        string jobId, JobSpec spec, Route route, bool strict, CancellationToken cancellation, Action<SearchProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(route);
-        var primary = Task.Run(() => RunOnAsync(route.Primary, jobId, spec, write: true, cancellation), cancellation);
+        var primary = Task.Run(() => RunOnAsync(route.Primary, jobId, spec, write: true, cancellation, progress), cancellation);
         using var secondaryCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var secondary = route.Secondary is null
             ? null
@@ -54,7 +57,8 @@ public sealed class JobRunner(
         }
     }
 
-    private async Task<Run> RunOnAsync(string backendName, string jobId, JobSpec spec, bool write, CancellationToken cancellation)
+    private async Task<Run> RunOnAsync(
+        string backendName, string jobId, JobSpec spec, bool write, CancellationToken cancellation, Action<SearchProgress>? progress = null)
     {
         var started = DateTimeOffset.UtcNow;
         var backend = await backends.GetAsync(backendName, cancellation);
@@ -70,7 +74,7 @@ public sealed class JobRunner(
             TimeLimit = spec.TimeLimitSeconds is { } limit ? TimeSpan.FromSeconds(limit) : null,
             Backend = backendName,
         };
-        var result = Optimizer.Run(dataset, request, cancellation: cancellation);
+        var result = Optimizer.Run(dataset, request, progress, cancellation);
         var backendMetrics = metrics is null
             ? await backend.ComputeMetricsAsync(stored.Fingerprint, cancellation)
             : await metrics(backendName, stored.Fingerprint, cancellation);
