@@ -143,11 +143,7 @@ internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimize
 
         var content = await File.ReadAllBytesAsync(path, cancellation);
         var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
-        await RetryAsync(async () =>
-        {
-            await cluster.GetGrain<IUploadGrain>(key).Store(content);
-            return key;
-        }, cancellation);
+        await ClusterCalls.RetryAsync(() => cluster.GetGrain<IUploadGrain>(key).Store(content), options.RetryWindow, cancellation);
         return IUploadGrain.Scheme + key;
     }
 
@@ -185,20 +181,5 @@ internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimize
     }
 
     /// <summary>Retries while the silo that owned a grain is unreachable but not yet declared dead.</summary>
-    private async Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellation)
-    {
-        var deadline = DateTimeOffset.UtcNow + options.RetryWindow;
-        while (true)
-        {
-            try
-            {
-                return await call();
-            }
-            catch (Exception e) when (e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or Orleans.Runtime.Messaging.ConnectionFailedException
-                                      && DateTimeOffset.UtcNow < deadline)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
-            }
-        }
-    }
+    private Task<T> RetryAsync<T>(Func<Task<T>> call, CancellationToken cancellation) => ClusterCalls.RetryAsync(call, options.RetryWindow, cancellation);
 }

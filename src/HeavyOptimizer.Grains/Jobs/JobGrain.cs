@@ -30,6 +30,9 @@ public sealed partial class JobGrain(
 {
     private const string WatchdogReminder = "watchdog";
 
+    /// <summary>How long the job's own calls into the cluster ride out a dead silo (see <see cref="ClusterCalls"/>).</summary>
+    private static readonly TimeSpan ClusterFaultWindow = TimeSpan.FromMinutes(1);
+
     private CancellationTokenSource? _cancellation;
     private JobProgress? _progress;
     private bool _handingBack;
@@ -123,9 +126,12 @@ public sealed partial class JobGrain(
         var status = state.State.Status!;
         try
         {
+            var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterFaultWindow, cancellation);
             var route = status.Route
-                ?? (status.Spec.BackendOverride is { } only ? new Route(only, null, (await controller.GetConfig()).Version, false) : await controller.RouteFor(jobId));
-            var strict = (await controller.GetConfig()).StrictValidation;
+                ?? (status.Spec.BackendOverride is { } only
+                    ? new Route(only, null, config.Version, false)
+                    : await ClusterCalls.RetryAsync(() => controller.RouteFor(jobId), ClusterFaultWindow, cancellation));
+            var strict = config.StrictValidation;
             status = status with { State = JobState.Running, Route = route, Attempts = status.Attempts + 1, StartedAt = time.GetUtcNow(), Silo = RuntimeIdentity };
             if (!await SaveAsync(status))
             {
@@ -134,8 +140,8 @@ public sealed partial class JobGrain(
 
             LogStarted(jobId, route.Primary, route.Secondary ?? "none");
             var grains = GrainFactory;
-            var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, _) =>
-                Backends.BackendGrain.Unflatten(await grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint)));
+            var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, ct) => Backends.BackendGrain.Unflatten(
+                await ClusterCalls.RetryAsync(() => grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint), ClusterFaultWindow, ct)));
             var spec = await Uploads.MaterializeAsync(status.Spec, grains, options.Value.DataDirectory, cancellation);
             var (result, report) = await Task.Run(() => runner.RunAsync(jobId, spec, route, strict, cancellation,
                 p => _progress = new JobProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction)), cancellation);
@@ -171,7 +177,7 @@ public sealed partial class JobGrain(
     {
         try
         {
-            await controller.Record(outcome);
+            await ClusterCalls.RetryAsync(() => controller.Record(outcome), ClusterFaultWindow);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -195,7 +201,8 @@ public sealed partial class JobGrain(
             return false;
         }
 
-        await GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(status.SubmittedAt)).Upsert(status);
+        var registry = GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(status.SubmittedAt));
+        await ClusterCalls.RetryAsync(() => registry.Upsert(status), ClusterFaultWindow);
         if (status.IsFinished)
         {
             try

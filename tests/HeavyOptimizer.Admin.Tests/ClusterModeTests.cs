@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using HeavyOptimizer.Abstractions;
+using HeavyOptimizer.Client;
+using HeavyOptimizer.Core.Tests.Support;
+using HeavyOptimizer.Tests.Shared;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace HeavyOptimizer.Admin.Tests;
+
+/// <summary>
+/// Cluster mode for real: two `hopt silo --postgres` processes sharing a PostgreSQL database, and the client library
+/// finding them through that database. One silo is killed outright while running a job; the client's calls ride out
+/// the time until it is declared dead, and the job completes on the other silo. Needs <c>HOPT_TEST_POSTGRES</c>.
+/// </summary>
+public sealed class ClusterModeTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly Dictionary<int, Process> _silos = [];
+    private string? _database;
+
+    public void Dispose()
+    {
+        foreach (var silo in _silos.Values)
+        {
+            if (!silo.HasExited)
+            {
+                silo.Kill(entireProcessTree: true);
+                silo.WaitForExit();
+            }
+
+            silo.Dispose();
+        }
+
+        _dir.Dispose();
+        if (_database is not null)
+        {
+            TestPostgres.DropDatabase(_database);
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_killed_silo_s_job_completes_on_the_other_and_the_client_rides_out_the_gap()
+    {
+        _database = TestPostgres.CreateDatabase();
+        Assert.Equal(0, Hopt.Run("db", "init", "--provider", "postgres", "--connection", _database).ExitCode);
+        StartSilo("a");
+        StartSilo("b");
+        var clock = Stopwatch.StartNew();
+        while (Convert.ToInt64(TestPostgres.Scalar(_database, "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3"), null) < 2)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), "two silos did not become active within 90 s");
+            Assert.All(_silos.Values, s => Assert.False(s.HasExited, "a silo exited"));
+            await Task.Delay(250);
+        }
+
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.AddHeavyOptimizerClient(o => o.Cluster = _database);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<IHeavyOptimizerClient>();
+
+        var input = _dir.File("jobs.csv", Some.Csv(Some.RandomMatrix(150, 40, 31)));
+        var ids = Enumerable.Range(0, 6).Select(i => $"cm-{i}").ToArray();
+        foreach (var id in ids)
+        {
+            await client.SubmitAsync(id, new JobSpec { InputPath = input, PortfolioSize = 10, TimeLimitSeconds = 6, Algorithms = "sa,ga" });
+        }
+
+        JobStatus? victim = null;
+        while (victim is null)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(150), "no job started");
+            victim = (await Task.WhenAll(ids.Select(id => client.GetAsync(id)))).FirstOrDefault(s => s is { State: JobState.Running });
+        }
+
+        var port = int.Parse(victim.Silo!.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
+        _silos[port].Kill(entireProcessTree: true);
+
+        // Every call below goes to a cluster one of whose silos is dead but not yet declared so: none may throw.
+        var finished = new List<JobStatus>();
+        foreach (var id in ids)
+        {
+            while (await client.GetAsync(id) is not { IsFinished: true } done)
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(4), $"{id} did not finish within 4 minutes");
+                await Task.Delay(500);
+            }
+
+            finished.Add((await client.GetAsync(id))!);
+        }
+
+        Assert.All(finished, s => Assert.Equal(JobState.Completed, s.State));
+        var resumed = finished.Single(s => s.JobId == victim.JobId);
+        Assert.True(resumed.Attempts >= 2, $"attempts {resumed.Attempts}");
+        Assert.DoesNotContain($":{port}:", resumed.Silo, StringComparison.Ordinal);
+    }
+
+    private void StartSilo(string name)
+    {
+        var (siloPort, gatewayPort, dashboardPort) = (FreePort(), FreePort(), FreePort());
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "hopt.dll"), "silo", "--postgres", _database!,
+                     "--data-dir", Path.Combine(_dir.Path, name), "--silo-port", $"{siloPort}", "--gateway-port", $"{gatewayPort}",
+                     "--dashboard-port", $"{dashboardPort}", "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var silo = Process.Start(start)!;
+        silo.OutputDataReceived += (_, _) => { };
+        silo.ErrorDataReceived += (_, _) => { };
+        silo.BeginOutputReadLine();
+        silo.BeginErrorReadLine();
+        _silos[siloPort] = silo;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
