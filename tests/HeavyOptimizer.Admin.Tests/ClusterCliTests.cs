@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using HeavyOptimizer.Core.Output;
 using HeavyOptimizer.Core.Tests.Support;
@@ -18,9 +17,9 @@ namespace HeavyOptimizer.Admin.Tests;
 public sealed class ClusterCliTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
-    private readonly int _siloPort = FreePort();
-    private readonly int _gatewayPort = FreePort();
-    private readonly int _dashboardPort = FreePort();
+    private readonly int _siloPort = SiloProcess.FreePort();
+    private readonly int _gatewayPort = SiloProcess.FreePort();
+    private readonly int _dashboardPort = SiloProcess.FreePort();
     private Process? _silo;
     private string? _postgres;
 
@@ -51,20 +50,9 @@ public sealed class ClusterCliTests : IDisposable
 
     private void Start()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         string[] store = _postgres is null ? ["--embedded"] : ["--postgres", _postgres];
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "hopt.dll"), "silo", .. store, "--data-dir", Path.Combine(_dir.Path, "data"),
-                     "--silo-port", $"{_siloPort}", "--gateway-port", $"{_gatewayPort}", "--dashboard-port", $"{_dashboardPort}", "--gpu", "off",
-                     "--heavydb", "embedded", "--watchdog", "2"])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        _silo = Process.Start(start)!;
-        _silo.OutputDataReceived += (_, _) => { };
-        _silo.ErrorDataReceived += (_, _) => { };
-        _silo.BeginOutputReadLine();
-        _silo.BeginErrorReadLine();
+        _silo = SiloProcess.Start([.. store, "--data-dir", Path.Combine(_dir.Path, "data"), "--silo-port", $"{_siloPort}",
+            "--gateway-port", $"{_gatewayPort}", "--dashboard-port", $"{_dashboardPort}", "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2"]);
         var clock = Stopwatch.StartNew();
         while (Run("status", "--json").ExitCode != 0)
         {
@@ -75,13 +63,11 @@ public sealed class ClusterCliTests : IDisposable
 
     private void Stop()
     {
-        if (_silo is { HasExited: false })
+        if (_silo is not null)
         {
-            _silo.Kill(entireProcessTree: true);
-            _silo.WaitForExit();
+            SiloProcess.Kill(_silo);
         }
 
-        _silo?.Dispose();
         _silo = null;
     }
 
@@ -204,7 +190,7 @@ public sealed class ClusterCliTests : IDisposable
     [Fact]
     public void Commands_without_a_cluster_fail_with_a_clear_line()
     {
-        var outcome = Hopt.Run("status", "--cluster", $"127.0.0.1:{FreePort()}");
+        var outcome = Hopt.Run("status", "--cluster", $"127.0.0.1:{SiloProcess.FreePort()}");
         Assert.Equal(1, outcome.ExitCode);
         Assert.Contains("cannot reach the cluster", outcome.Error, StringComparison.Ordinal);
     }
@@ -216,12 +202,5 @@ public sealed class ClusterCliTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteScalar();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using HeavyOptimizer.Abstractions;
 using HeavyOptimizer.Client;
 using HeavyOptimizer.Core.Tests.Support;
@@ -26,13 +24,7 @@ public sealed class ClusterModeTests : IDisposable
     {
         foreach (var silo in _silos.Values)
         {
-            if (!silo.HasExited)
-            {
-                silo.Kill(entireProcessTree: true);
-                silo.WaitForExit();
-            }
-
-            silo.Dispose();
+            SiloProcess.Kill(silo);
         }
 
         _dir.Dispose();
@@ -79,7 +71,7 @@ public sealed class ClusterModeTests : IDisposable
         }
 
         var port = int.Parse(victim.Silo!.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture);
-        _silos[port].Kill(entireProcessTree: true);
+        _silos[port].Kill(entireProcessTree: true); // outright: no graceful hand-back
 
         // Every call below goes to a cluster one of whose silos is dead but not yet declared so: none may throw.
         var finished = new List<JobStatus>();
@@ -102,27 +94,9 @@ public sealed class ClusterModeTests : IDisposable
 
     private void StartSilo(string name)
     {
-        var (siloPort, gatewayPort, dashboardPort) = (FreePort(), FreePort(), FreePort());
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "hopt.dll"), "silo", "--postgres", _database!,
-                     "--data-dir", Path.Combine(_dir.Path, name), "--silo-port", $"{siloPort}", "--gateway-port", $"{gatewayPort}",
-                     "--dashboard-port", $"{dashboardPort}", "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2"])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var silo = Process.Start(start)!;
-        silo.OutputDataReceived += (_, _) => { };
-        silo.ErrorDataReceived += (_, _) => { };
-        silo.BeginOutputReadLine();
-        silo.BeginErrorReadLine();
-        _silos[siloPort] = silo;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var (siloPort, gatewayPort, dashboardPort) = (SiloProcess.FreePort(), SiloProcess.FreePort(), SiloProcess.FreePort());
+        _silos[siloPort] = SiloProcess.Start("--postgres", _database!, "--data-dir", Path.Combine(_dir.Path, name),
+            "--silo-port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--dashboard-port", $"{dashboardPort}",
+            "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2");
     }
 }
