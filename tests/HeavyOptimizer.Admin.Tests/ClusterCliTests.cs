@@ -158,6 +158,9 @@ public sealed class ClusterCliTests : IDisposable
         Assert.Equal("dual_write", (string)status["config"]!["phase"]!);
         Assert.True((bool)status["config"]!["dual_write"]!);
         Assert.Equal(4, (int)status["dual_write_jobs"]!);
+        Assert.True((int)status["jobs_today"]!["completed"]! >= 5 && (int)status["jobs_today"]!["failed"]! >= 1, status.ToJsonString());
+        Assert.True(RunWriter.Verify((string)status["latest_run"]!, out _));
+        Assert.True(WatchedStatus(TimeSpan.FromSeconds(4)).Split("jobs today:").Length >= 3, "status --watch 1 redrew less than twice in 4 s");
         var again = JsonNode.Parse(Run("job", "cli-job-1", "--json").Out)!;
         Assert.Equal(("completed", 1), ((string)again["state"]!, (int)again["attempts"]!));
         Assert.Contains("cli-job-1", Run("jobs", "--state", "Completed").Out, StringComparison.Ordinal);
@@ -193,6 +196,47 @@ public sealed class ClusterCliTests : IDisposable
         var outcome = Hopt.Run("status", "--cluster", $"127.0.0.1:{SiloProcess.FreePort()}");
         Assert.Equal(1, outcome.ExitCode);
         Assert.Contains("cannot reach the cluster", outcome.Error, StringComparison.Ordinal);
+    }
+
+    /// <summary>What `hopt status --watch 1` printed in <paramref name="time"/> before it was stopped.</summary>
+    private string WatchedStatus(TimeSpan time)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "hopt.dll"), "status", "--watch", "1", "--cluster", Cluster])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var watch = Process.Start(start)!;
+        var output = new System.Text.StringBuilder();
+        watch.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+        };
+        watch.BeginOutputReadLine();
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < time + TimeSpan.FromSeconds(3) && CountOf(output, "jobs today:") < 2)
+        {
+            Thread.Sleep(100);
+        }
+
+        watch.Kill(entireProcessTree: true);
+        watch.WaitForExit();
+        lock (output)
+        {
+            return output.ToString();
+        }
+    }
+
+    private static int CountOf(System.Text.StringBuilder text, string part)
+    {
+        lock (text)
+        {
+            return text.ToString().Split(part).Length - 1;
+        }
     }
 
     private static object? SqliteScalar(string database, string sql)

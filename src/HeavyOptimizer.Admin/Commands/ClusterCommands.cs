@@ -267,13 +267,51 @@ internal static class ClusterCommands
         return new Command("config", "The migration settings in the operators' ini shape") { export, import };
     }
 
-    private static Command Status() => ClusterCommand("status", "Phase, traffic, per-backend jobs, error rates, latency, match rate, recent audit", [], async (_, client, json, ct) =>
+    /// <summary>
+    /// The migration at a glance; with --watch S, redrawn every S seconds until Ctrl+C: the live migration dashboard
+    /// the legacy migration_dashboard.py printed (phase, backends, today's jobs by state, the latest run).
+    /// </summary>
+    private static Command Status()
     {
-        var status = await client.Controller.GetStatus(10);
+        var watch = new Option<int?>("--watch") { Description = "Redraw every this many seconds until Ctrl+C (the live migration dashboard)" };
+        return ClusterCommand("status", "Phase, traffic, per-backend jobs, error rates, latency, match rate, today's jobs, recent audit", [watch], async (parse, client, json, ct) =>
+        {
+            if (parse.GetValue(watch) is < 1)
+            {
+                throw new ArgumentException($"--watch {parse.GetValue(watch)}: expected seconds, at least 1");
+            }
+
+            while (true)
+            {
+                var status = await client.Controller.GetStatus(10);
+                var today = await client.JobsAsync(DateOnly.FromDateTime(DateTime.UtcNow), null, ct);
+                if (parse.GetValue(watch) is not null && !json && !Console.IsOutputRedirected)
+                {
+                    Console.Write("\u001b[2J\u001b[H");
+                }
+
+                PrintStatus(status, today, json);
+                if (parse.GetValue(watch) is not { } seconds)
+                {
+                    return ExitCodes.Success;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(seconds), ct);
+            }
+        });
+    }
+
+    private static void PrintStatus(MigrationStatus status, IReadOnlyList<JobStatus> today, bool json)
+    {
+        var byState = Enum.GetValues<JobState>().ToDictionary(s => s, s => today.Count(j => j.State == s));
+        var latest = today.Where(j => j.Result is not null).MaxBy(j => j.FinishedAt)?.Result!.RunDirectory;
         if (json)
         {
-            Console.WriteLine(JsonSerializer.Serialize(status, Json));
-            return ExitCodes.Success;
+            var node = JsonSerializer.SerializeToNode(status, Json)!.AsObject();
+            node["jobs_today"] = JsonSerializer.SerializeToNode(byState.ToDictionary(p => Json.PropertyNamingPolicy!.ConvertName(p.Key.ToString()), p => p.Value), Json);
+            node["latest_run"] = latest;
+            Console.WriteLine(node.ToJsonString(Json));
+            return;
         }
 
         var c = status.Config;
@@ -284,13 +322,12 @@ internal static class ClusterCommands
         }
 
         Console.WriteLine($"  dual-write jobs {status.DualWriteJobs}, clean {status.CleanDualWriteJobs}, match rate {status.MatchRate:P1}");
+        Console.WriteLine($"  jobs today: {string.Join(", ", byState.Select(p => $"{p.Key.ToString().ToLowerInvariant()} {p.Value}"))}; latest run {latest ?? "-"}");
         foreach (var a in status.RecentAudit)
         {
             Console.WriteLine($"  #{a.Sequence} {a.At:u} {a.Who}: {a.Action} ({a.Why})");
         }
-
-        return ExitCodes.Success;
-    });
+    }
 
     private static Command Audit() => ClusterCommand("audit", "The migration audit log", [], async (_, client, json, ct) =>
     {
