@@ -9,6 +9,9 @@ namespace HeavyOptimizer.Abstractions;
 /// </summary>
 public static class ClusterCalls
 {
+    /// <summary>How long work inside the cluster rides out a dead silo: comfortably more than it takes to declare one dead.</summary>
+    public static readonly TimeSpan DefaultWindow = TimeSpan.FromMinutes(1);
+
     /// <summary>Whether <paramref name="e"/> is a failure that a retry after the silo's replacement cures.</summary>
     public static bool IsTransient(Exception e) =>
         e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or ConnectionFailedException;

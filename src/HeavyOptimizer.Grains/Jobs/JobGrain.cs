@@ -30,8 +30,6 @@ public sealed partial class JobGrain(
 {
     private const string WatchdogReminder = "watchdog";
 
-    /// <summary>How long the job's own calls into the cluster ride out a dead silo (see <see cref="ClusterCalls"/>).</summary>
-    private static readonly TimeSpan ClusterFaultWindow = TimeSpan.FromMinutes(1);
 
     private CancellationTokenSource? _cancellation;
     private JobProgress? _progress;
@@ -126,11 +124,11 @@ public sealed partial class JobGrain(
         var status = state.State.Status!;
         try
         {
-            var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterFaultWindow, cancellation);
+            var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterCalls.DefaultWindow, cancellation);
             var route = status.Route
                 ?? (status.Spec.BackendOverride is { } only
                     ? new Route(only, null, config.Version, false)
-                    : await ClusterCalls.RetryAsync(() => controller.RouteFor(jobId), ClusterFaultWindow, cancellation));
+                    : await ClusterCalls.RetryAsync(() => controller.RouteFor(jobId), ClusterCalls.DefaultWindow, cancellation));
             var strict = config.StrictValidation;
             status = status with { State = JobState.Running, Route = route, Attempts = status.Attempts + 1, StartedAt = time.GetUtcNow(), Silo = RuntimeIdentity };
             if (!await SaveAsync(status))
@@ -141,7 +139,7 @@ public sealed partial class JobGrain(
             LogStarted(jobId, route.Primary, route.Secondary ?? "none");
             var grains = GrainFactory;
             var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, ct) => Backends.BackendGrain.Unflatten(
-                await ClusterCalls.RetryAsync(() => grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint), ClusterFaultWindow, ct)));
+                await ClusterCalls.RetryAsync(() => grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint), ClusterCalls.DefaultWindow, ct)));
             var spec = await Uploads.MaterializeAsync(status.Spec, grains, options.Value.DataDirectory, cancellation);
             var (result, report) = await Task.Run(() => runner.RunAsync(jobId, spec, route, strict, cancellation,
                 p => _progress = new JobProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction)), cancellation);
@@ -177,7 +175,7 @@ public sealed partial class JobGrain(
     {
         try
         {
-            await ClusterCalls.RetryAsync(() => controller.Record(outcome), ClusterFaultWindow);
+            await ClusterCalls.RetryAsync(() => controller.Record(outcome), ClusterCalls.DefaultWindow);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -202,7 +200,7 @@ public sealed partial class JobGrain(
         }
 
         var registry = GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(status.SubmittedAt));
-        await ClusterCalls.RetryAsync(() => registry.Upsert(status), ClusterFaultWindow);
+        await ClusterCalls.RetryAsync(() => registry.Upsert(status), ClusterCalls.DefaultWindow);
         if (status.IsFinished)
         {
             try

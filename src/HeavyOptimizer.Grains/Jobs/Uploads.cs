@@ -64,7 +64,7 @@ public static class Uploads
         var path = Path.Combine(dataDirectory, "uploads", $"{key}.csv");
         if (!File.Exists(path))
         {
-            var content = await ClusterCalls.RetryAsync(grains.GetGrain<IUploadGrain>(key).Read, TimeSpan.FromMinutes(1), cancellation)
+            var content = await ClusterCalls.RetryAsync(grains.GetGrain<IUploadGrain>(key).Read, ClusterCalls.DefaultWindow, cancellation)
                           ?? throw new FileNotFoundException($"input {spec.InputPath}: no such upload in the cluster");
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var partial = $"{path}.{Guid.NewGuid():N}.partial";
