@@ -29,8 +29,9 @@ public sealed class PostgresClusteringTests : IDisposable
     public async Task Membership_calls_keep_the_version_contract_on_postgres()
     {
         _database = TestPostgres.CreateDatabase();
+        // Silos starting together apply the schema together, on a database that has none yet; then again: idempotent.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => DatabaseSchema.ApplyAsync("postgres", _database)));
         await DatabaseSchema.ApplyAsync("postgres", _database);
-        await DatabaseSchema.ApplyAsync("postgres", _database); // idempotent
         DatabaseSchema.RegisterProviders();
         var table = new AdoNetClusteringTable(new ServiceCollection().BuildServiceProvider(),
             Options.Create(new ClusterOptions { ClusterId = "contract", ServiceId = "contract" }),

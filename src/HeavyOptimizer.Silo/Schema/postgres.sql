@@ -2,6 +2,10 @@
 -- The providers read their statements from OrleansQuery by key and bind parameters by name; every parameter is cast
 -- here, so PostgreSQL never has to guess a type (a null one included). Applied by `hopt db init --provider postgres`,
 -- idempotently: tables are created when missing and every statement is replaced by this version's.
+-- Silos starting together each apply this script: the statements run as one implicit transaction, and this lock
+-- (held to its end) makes them take turns, so two never race to create the same table.
+SELECT pg_advisory_xact_lock(4809215563);
+
 CREATE TABLE IF NOT EXISTS OrleansQuery
 (
     QueryKey  varchar(64)   NOT NULL PRIMARY KEY,
