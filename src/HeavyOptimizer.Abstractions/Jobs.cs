@@ -212,6 +212,9 @@ public interface IUploadGrain : IGrainWithStringKey
     /// <summary>The prefix of a <see cref="JobSpec.InputPath"/> naming an upload: <c>upload:&lt;sha256&gt;</c>.</summary>
     const string Scheme = "upload:";
 
+    /// <summary>The key of an upload of <paramref name="content"/>: the lower-case hex SHA-256 of the bytes.</summary>
+    static string KeyOf(byte[] content) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
+
     /// <summary>Keeps <paramref name="content"/>, whose SHA-256 must be the grain's key; idempotent.</summary>
     [Alias("Store")]
     Task Store(byte[] content);

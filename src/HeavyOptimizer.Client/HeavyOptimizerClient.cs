@@ -142,7 +142,7 @@ internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimize
         }
 
         var content = await File.ReadAllBytesAsync(path, cancellation);
-        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
+        var key = IUploadGrain.KeyOf(content);
         await ClusterCalls.RetryAsync(() => cluster.GetGrain<IUploadGrain>(key).Store(content), options.RetryWindow, cancellation);
         return IUploadGrain.Scheme + key;
     }

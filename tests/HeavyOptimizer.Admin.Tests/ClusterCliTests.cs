@@ -198,45 +198,19 @@ public sealed class ClusterCliTests : IDisposable
         Assert.Contains("cannot reach the cluster", outcome.Error, StringComparison.Ordinal);
     }
 
-    /// <summary>What `hopt status --watch 1` printed in <paramref name="time"/> before it was stopped.</summary>
+    /// <summary>What `hopt status --watch 1` printed in <paramref name="time"/> (or until it redrew twice), then stopped.</summary>
     private string WatchedStatus(TimeSpan time)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[Path.Combine(AppContext.BaseDirectory, "hopt.dll"), "status", "--watch", "1", "--cluster", Cluster])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var watch = Process.Start(start)!;
-        var output = new System.Text.StringBuilder();
-        watch.OutputDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-        };
-        watch.BeginOutputReadLine();
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var watch = Hopt.Start(output.Enqueue, "status", "--watch", "1", "--cluster", Cluster);
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < time + TimeSpan.FromSeconds(3) && CountOf(output, "jobs today:") < 2)
+        while (clock.Elapsed < time + TimeSpan.FromSeconds(3) && output.Count(l => l.Contains("jobs today:", StringComparison.Ordinal)) < 2)
         {
             Thread.Sleep(100);
         }
 
-        watch.Kill(entireProcessTree: true);
-        watch.WaitForExit();
-        lock (output)
-        {
-            return output.ToString();
-        }
-    }
-
-    private static int CountOf(System.Text.StringBuilder text, string part)
-    {
-        lock (text)
-        {
-            return text.ToString().Split(part).Length - 1;
-        }
+        SiloProcess.Kill(watch);
+        return string.Join('\n', output);
     }
 
     private static object? SqliteScalar(string database, string sql)

@@ -9,6 +9,41 @@ internal static class Hopt
 
     public static Outcome Run(params string[] args)
     {
+        var start = StartInfo(args);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"hopt {string.Join(' ', args)} did not finish in 3 minutes");
+        }
+
+        return new Outcome(process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>
+    /// Starts a long-running command (a silo, a watch) and hands each line it prints on stdout to <paramref name="output"/>;
+    /// stderr is drained and dropped.
+    /// </summary>
+    public static Process Start(Action<string> output, params string[] args)
+    {
+        var process = Process.Start(StartInfo(args))!;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                output(e.Data);
+            }
+        };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static ProcessStartInfo StartInfo(string[] args)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -21,15 +56,6 @@ internal static class Hopt
             start.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"hopt {string.Join(' ', args)} did not finish in 3 minutes");
-        }
-
-        return new Outcome(process.ExitCode, output.Result, error.Result);
+        return start;
     }
 }

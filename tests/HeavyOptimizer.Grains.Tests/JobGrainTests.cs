@@ -95,7 +95,7 @@ public sealed class JobGrainTests(ClusterFixture fixture)
     {
         await Phase(MigrationPhase.HeavyDbOnly);
         var content = File.ReadAllBytes(Input("upload.csv", 6));
-        var key = Uploads.Hash(content);
+        var key = IUploadGrain.KeyOf(content);
         await fixture.Cluster.GrainFactory.GetGrain<IUploadGrain>(key).Store(content);
 
         var status = await RunToEnd("job-upload", Spec(IUploadGrain.Scheme + key));

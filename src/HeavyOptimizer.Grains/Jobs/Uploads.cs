@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using HeavyOptimizer.Abstractions;
 
 namespace HeavyOptimizer.Grains.Jobs;
@@ -25,9 +24,10 @@ public sealed class UploadGrain([PersistentState("upload", "hopt")] IPersistentS
         }
 
         var key = this.GetPrimaryKeyString();
-        if (Uploads.Hash(content) != key)
+        var received = IUploadGrain.KeyOf(content);
+        if (received != key)
         {
-            throw new ArgumentException($"upload {key}: the bytes received hash to {Uploads.Hash(content)} (damaged in transit?)");
+            throw new ArgumentException($"upload {key}: the bytes received hash to {received} (damaged in transit?)");
         }
 
         if (state.State.Content is null)
@@ -44,9 +44,6 @@ public sealed class UploadGrain([PersistentState("upload", "hopt")] IPersistentS
 /// <summary>Turns an <c>upload:&lt;sha256&gt;</c> input into a file on the silo running the job.</summary>
 public static class Uploads
 {
-    /// <summary>Lower-case hex SHA-256 of <paramref name="content"/>: an upload's key.</summary>
-    public static string Hash(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
-
     /// <summary>
     /// <paramref name="spec"/> itself when its input is a path; otherwise the spec with its input written (once, complete,
     /// then renamed into place) to <c>&lt;dataDirectory&gt;/uploads/&lt;sha256&gt;.csv</c>.
