@@ -45,7 +45,7 @@ public class ClusterBenchmarks
     }
 
     [Benchmark(Baseline = true)]
-    public Task Direct() => _runner.RunAsync($"direct-{_next++}", _spec, new Route("heavydb", null, 0, false), strict: false, CancellationToken.None);
+    public Task Direct() => _runner.RunAsync($"direct-{_next++}", _spec, new Route("heavydb", null, 0, false), CancellationToken.None);
 
     [Benchmark]
     public async Task ClusterJob()
@@ -103,6 +103,7 @@ public class ClusterBenchmarks
         {
             var b = Backends();
             (o.DataDirectory, o.OutputRoot, o.HeavyDbUrl, o.Compute) = (b.DataDirectory + "-silo", b.OutputRoot, b.HeavyDbUrl, b.Compute);
+            o.InputRoots.Add(Root);
         });
     }
 }

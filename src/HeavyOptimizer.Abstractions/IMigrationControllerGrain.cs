@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace HeavyOptimizer.Abstractions;
 
 /// <summary>
@@ -12,39 +14,53 @@ public interface IMigrationControllerGrain : IGrainWithStringKey
 
     /// <summary>The settings in force.</summary>
     [Alias("GetConfig")]
+    [ReadOnly]
     Task<MigrationConfig> GetConfig();
 
     /// <summary>Where the job <paramref name="jobId"/> runs under the settings in force.</summary>
     [Alias("RouteFor")]
+    [ReadOnly]
     Task<Route> RouteFor(string jobId);
 
-    /// <summary>Changes phase; refused by the guards unless <paramref name="force"/>.</summary>
+    /// <summary>
+    /// Moves to <paramref name="phase"/> with the settings the runbook pairs with it. One step forward needs its guard
+    /// (refused with <see cref="MigrationGuardException"/> unless <paramref name="force"/>), skipping a phase needs
+    /// <paramref name="force"/>, moving back is always allowed.
+    /// </summary>
     [Alias("SetPhase")]
     Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why);
 
-    /// <summary>Replaces the settings with imported ones; a phase change is guarded unless <paramref name="force"/>.</summary>
-    [Alias("Import")]
-    Task<AuditEntry> Import(MigrationConfig config, bool force, string who, string why);
+    /// <summary>
+    /// Applies an ini file in the operators' production_config.ini shape as one target state, checked whole (the
+    /// phase move by the same rules as <see cref="SetPhase"/>): all of it, or nothing. An unknown key or section is an
+    /// error unless <paramref name="allowUnknown"/>.
+    /// </summary>
+    [Alias("ImportIni")]
+    Task<ImportOutcome> ImportIni(string ini, bool force, bool allowUnknown, string who, string why);
 
-    /// <summary>Sets the Parquet traffic percentage.</summary>
+    /// <summary>Sets the Parquet traffic percentage; only in cut_over.</summary>
     [Alias("SetTraffic")]
     Task<AuditEntry> SetTraffic(int percent, string who, string why);
 
-    /// <summary>Turns dual-write on or off.</summary>
+    /// <summary>Turns dual-write on or off; only in cut_over (dual_write always mirrors, the others never do).</summary>
     [Alias("SetDualWrite")]
     Task<AuditEntry> SetDualWrite(bool on, string who, string why);
+
+    /// <summary>Turns the comparison of dual-write jobs on or off and, when <paramref name="strict"/> is given, its strict mode.</summary>
+    [Alias("SetValidation")]
+    Task<AuditEntry> SetValidation(bool on, bool? strict, string who, string why);
 
     /// <summary>Takes a backend out of or back into service.</summary>
     [Alias("SetBackendDisabled")]
     Task<AuditEntry> SetBackendDisabled(string backend, bool disabled, string who, string why);
 
-    /// <summary>Saves the settings under a name.</summary>
+    /// <summary>Saves the settings under a name; an existing name needs <paramref name="replace"/>.</summary>
     [Alias("Checkpoint")]
-    Task<AuditEntry> Checkpoint(string name, string who, string why);
+    Task<AuditEntry> Checkpoint(string name, bool replace, string who, string why);
 
-    /// <summary>Restores a checkpoint or <c>last-known-good</c>.</summary>
+    /// <summary>Restores a checkpoint or <c>last-known-good</c>; a phase move forward is guarded like any other unless <paramref name="force"/>.</summary>
     [Alias("RollbackTo")]
-    Task<AuditEntry> RollbackTo(string name, string who, string why);
+    Task<AuditEntry> RollbackTo(string name, bool force, string who, string why);
 
     /// <summary>heavydb_only, dual-write off, traffic 0, in one step.</summary>
     [Alias("EmergencyRollback")]
@@ -56,9 +72,11 @@ public interface IMigrationControllerGrain : IGrainWithStringKey
 
     /// <summary>Settings, per-backend statistics, match rate, recent audit.</summary>
     [Alias("GetStatus")]
+    [ReadOnly]
     Task<MigrationStatus> GetStatus(int auditEntries);
 
     /// <summary>The audit log, oldest first.</summary>
     [Alias("GetAudit")]
+    [ReadOnly]
     Task<IReadOnlyList<AuditEntry>> GetAudit();
 }

@@ -2,16 +2,22 @@ using Orleans.Concurrency;
 
 namespace HeavyOptimizer.Abstractions;
 
-/// <summary>What a job asks for.</summary>
+/// <summary>
+/// What a job asks for: everything a standalone <c>hopt optimize</c> run can ask for. Optional fields left null take the
+/// defaults of SPEC sections 3-6. Two requests are the same job when they are equal field by field.
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("hopt.JobSpec")]
 public sealed record JobSpec
 {
-    /// <summary>The strategy CSV: a path every silo can read (the shared data root), or <c>upload:    /// <summary>The strategy CSV, a path every silo can read (the shared data root).</summary>lt;sha256    /// <summary>The strategy CSV, a path every silo can read (the shared data root).</summary>gt;</c> naming an upload (<see cref="IUploadGrain"/>).</summary>
+    /// <summary>
+    /// The strategy CSV: an absolute path under one of the cluster's input roots (every silo reads it there), or
+    /// <c>upload:&lt;sha256&gt;</c> naming an upload (<see cref="IUploadGrain"/>).
+    /// </summary>
     [Id(0)] public required string InputPath { get; init; }
 
-    /// <summary>Portfolio size, 10..100.</summary>
+    /// <summary>Portfolio size (the smallest of a range when <see cref="MaxPortfolioSize"/> is set); 10..100.</summary>
     [Id(1)] public int PortfolioSize { get; init; } = 35;
 
     /// <summary>Seed; primary and secondary use the same one.</summary>
@@ -20,20 +26,92 @@ public sealed record JobSpec
     /// <summary>Comma-separated algorithm codes; null for all eight.</summary>
     [Id(3)] public string? Algorithms { get; init; }
 
-    /// <summary>Evaluation budget per algorithm; null for the SPEC defaults.</summary>
+    /// <summary>Evaluation budget per algorithm and size; null for the budgets the parameters imply.</summary>
     [Id(4)] public long? MaxEvaluations { get; init; }
 
     /// <summary>Search time in seconds instead of budgets; null for budgets (deterministic).</summary>
     [Id(5)] public double? TimeLimitSeconds { get; init; }
-
-    /// <summary>Where the run directory goes; null for the silo's configured output root.</summary>
-    [Id(6)] public string? OutputRoot { get; init; }
 
     /// <summary>Run on this backend only (heavydb or parquet), whatever the migration settings say; for replays.</summary>
     [Id(7)] public string? BackendOverride { get; init; }
 
     /// <summary>The job this one replays, if any.</summary>
     [Id(8)] public string? ReplayOf { get; init; }
+
+    /// <summary>Base metric (SPEC section 4); null for <c>ratio</c>.</summary>
+    [Id(9)] public string? Metric { get; init; }
+
+    /// <summary>Weight of the mean pairwise correlation; null for 10.</summary>
+    [Id(10)] public double? PenaltyWeight { get; init; }
+
+    /// <summary>Halve the penalty below this max drawdown; null for 0 (never).</summary>
+    [Id(11)] public double? DrawdownThreshold { get; init; }
+
+    /// <summary>Largest size of a size range (legacy min_size..max_size); null for the single size <see cref="PortfolioSize"/>.</summary>
+    [Id(12)] public int? MaxPortfolioSize { get; init; }
+
+    /// <summary>Invert losing strategies first (SPEC section 5).</summary>
+    [Id(13)] public bool Ulta { get; init; }
+
+    /// <summary>Apply ULTA's extra gates.</summary>
+    [Id(14)] public bool UltaGates { get; init; }
+
+    /// <summary>Parameter overrides <c>alg.name=value</c>, separated by ';' (e.g. <c>ga.population=60;sa.cooling=0.9</c>).</summary>
+    [Id(15)] public string? Parameters { get; init; }
+}
+
+/// <summary>Whose fault a failure is; only <see cref="Backend"/> failures count against a backend and may move the migration.</summary>
+[GenerateSerializer]
+[Alias("hopt.FailureCause")]
+public enum FailureCause
+{
+    /// <summary>The request or its input: an unreadable or invalid CSV, a missing file, an impossible request.</summary>
+    Input = 0,
+
+    /// <summary>A data backend failed or timed out.</summary>
+    Backend = 1,
+
+    /// <summary>Stopped on request.</summary>
+    Cancelled = 2,
+
+    /// <summary>Anything else: a fault of the cluster itself.</summary>
+    Internal = 3,
+}
+
+/// <summary>
+/// A request the cluster refuses before accepting it: the message names what is wrong and where. <see cref="Field"/>
+/// names the part of the request at fault (job_id, input, portfolio_size, ...).
+/// </summary>
+[GenerateSerializer]
+[Alias("hopt.InvalidJobException")]
+public sealed class InvalidJobException : Exception
+{
+    /// <summary>Creates the refusal.</summary>
+    public InvalidJobException(string field, string message, bool outsideInputRoots = false)
+        : base(message) => (Field, OutsideInputRoots) = (field, outsideInputRoots);
+
+    /// <summary>For serializers.</summary>
+    public InvalidJobException()
+    {
+    }
+
+    /// <summary>Creates the refusal with its cause.</summary>
+    public InvalidJobException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    /// <summary>Creates the refusal.</summary>
+    public InvalidJobException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>The part of the request at fault.</summary>
+    [Id(0)] public string Field { get; init; } = string.Empty;
+
+    /// <summary>True when the input is a path outside the cluster's input roots (a client may upload it instead).</summary>
+    [Id(1)] public bool OutsideInputRoots { get; init; }
 }
 
 /// <summary>A job's life: Queued, Running, then one of Completed, Failed, Cancelled.</summary>
@@ -82,10 +160,36 @@ public sealed record JobProgress(
     [property: Id(3)] double BestFitness,
     [property: Id(4)] double Fraction);
 
+/// <summary>How one comparison of a dual-write job came out.</summary>
+[GenerateSerializer]
+[Alias("hopt.Verdict")]
+public enum Verdict
+{
+    /// <summary>Compared, and the two agree within the bound.</summary>
+    Passed = 0,
+
+    /// <summary>Compared, and they differ.</summary>
+    Failed = 1,
+
+    /// <summary>Not compared (the detail says why): the report claims nothing about it.</summary>
+    NotCompared = 2,
+}
+
 /// <summary>
-/// Primary against secondary, for one dual-write job. The data path (fingerprints, per-strategy metrics) is always
-/// compared; the search's outputs (fitness, portfolio) only when the search is reproducible, i.e. bounded by budgets
-/// rather than by a time limit (<see cref="SearchCompared"/>).
+/// One comparison of a consistency report: <c>data_path</c> (fingerprints, the matrix each backend returned and, when
+/// strict, the bytes of strategy_metrics.csv), <c>metrics</c> (each backend's own per-strategy metrics against the
+/// engine's), <c>search</c> (every algorithm's fitness), <c>portfolio</c> (the chosen strategies).
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.Comparison")]
+public sealed record Comparison([property: Id(0)] string Name, [property: Id(1)] Verdict Verdict, [property: Id(2)] string Detail);
+
+/// <summary>
+/// Primary against secondary, for one dual-write job, as a list of <see cref="Comparisons"/>, each with its verdict.
+/// The data path and the metrics are always compared; the search and the portfolio only when the search is
+/// reproducible (bounded by evaluation budgets, not by a time limit). <see cref="Passed"/> is true when every
+/// comparison made passed, false when one failed, null when nothing could be compared (the secondary failed).
 /// </summary>
 [GenerateSerializer]
 [Immutable]
@@ -101,7 +205,23 @@ public sealed record ConsistencyReport(
     [property: Id(7)] IReadOnlyList<string> Problems,
     [property: Id(8)] string? SecondaryError,
     [property: Id(9)] double Tolerance,
-    [property: Id(10)] bool SearchCompared = true);
+    [property: Id(10)] bool SearchCompared,
+    [property: Id(11)] IReadOnlyList<Comparison> Comparisons,
+    [property: Id(12)] bool Strict)
+{
+    /// <summary>"passed", "FAILED" or "not compared", followed by each comparison's verdict, for one line of output.</summary>
+    public string Summary =>
+        (Passed switch { true => "passed", false => "FAILED", null => "not compared" })
+        + (Comparisons.Count == 0 ? string.Empty : " (" + string.Join(", ", Comparisons.Select(c => $"{c.Name}: {VerdictName(c.Verdict)}")) + ")");
+
+    /// <summary>passed, failed or not compared.</summary>
+    public static string VerdictName(Verdict verdict) => verdict switch
+    {
+        Verdict.Passed => "passed",
+        Verdict.Failed => "failed",
+        _ => "not compared",
+    };
+}
 
 /// <summary>Everything known about a job.</summary>
 [GenerateSerializer]
@@ -148,6 +268,15 @@ public sealed record JobStatus
     /// <summary>While Running: where the primary's search stands (kept in memory by the job, never persisted).</summary>
     [Id(12)] public JobProgress? Progress { get; init; }
 
+    /// <summary>Whose fault the failure is, when Failed or Cancelled.</summary>
+    [Id(13)] public FailureCause? Cause { get; init; }
+
+    /// <summary>The jobs submitted as replays of this one, oldest first.</summary>
+    [Id(14)] public IReadOnlyList<string> Replays { get; init; } = [];
+
+    /// <summary>While Running on a live silo: when the run last made progress (a phase started, the search moved on).</summary>
+    [Id(15)] public DateTimeOffset? LastProgressAt { get; init; }
+
     /// <summary>True once Completed, Failed or Cancelled.</summary>
     public bool IsFinished => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }
@@ -156,9 +285,21 @@ public sealed record JobStatus
 [Alias("hopt.IJobGrain")]
 public interface IJobGrain : IGrainWithStringKey
 {
-    /// <summary>Accepts the job (idempotent: a second submit of the same id returns the job as it stands).</summary>
+    /// <summary>
+    /// Accepts the job after checking the whole request; idempotent: a second submit of the same request returns the
+    /// job as it stands. Throws <see cref="InvalidJobException"/> naming what is wrong, and when the id is taken by a
+    /// different request.
+    /// </summary>
     [Alias("Submit")]
     Task<JobStatus> Submit(JobSpec spec);
+
+    /// <summary>Checks the request exactly as <see cref="Submit"/> does, accepting nothing (a dry run).</summary>
+    [Alias("Check")]
+    Task Check(JobSpec spec);
+
+    /// <summary>Records that the job <paramref name="replayId"/> replays this one (idempotent).</summary>
+    [Alias("NoteReplay")]
+    Task NoteReplay(string replayId);
 
     /// <summary>The job as it stands; answered while the job runs.</summary>
     [Alias("GetStatus")]
@@ -222,4 +363,8 @@ public interface IUploadGrain : IGrainWithStringKey
     /// <summary>The bytes, or null when nothing was uploaded under this key.</summary>
     [Alias("Read")]
     Task<byte[]?> Read();
+
+    /// <summary>Whether something was uploaded under this key.</summary>
+    [Alias("Exists")]
+    Task<bool> Exists();
 }

@@ -54,24 +54,33 @@ public sealed record MigrationConfig
     /// <summary>Increases with every change; routing is a function of job id and this version's settings.</summary>
     [Id(9)] public int Version { get; init; }
 
-    /// <summary>gpu_enabled: backend grains prefer silos that advertise a GPU.</summary>
+    /// <summary>
+    /// gpu_enabled: Parquet metrics are computed on a silo that advertises a GPU (CUDA through ILGPU) when there is one;
+    /// false keeps them on the CPU, on any silo.
+    /// </summary>
     [Id(10)] public bool GpuEnabled { get; init; } = true;
 
-    /// <summary>track_migration_metrics.</summary>
-    [Id(11)] public bool TrackMigrationMetrics { get; init; } = true;
-
-    /// <summary>log_backend_performance.</summary>
+    /// <summary>log_backend_performance: every job logs each backend's timings (ingest, load, search, metrics, total).</summary>
     [Id(12)] public bool LogBackendPerformance { get; init; } = true;
-
-    /// <summary>deployment_environment: blue (HeavyDB) or green (Parquet).</summary>
-    [Id(13)] public string DeploymentEnvironment { get; init; } = "blue";
 }
 
-/// <summary>Where one job runs: the authoritative backend, the mirrored one (if any), and the config version decided under.</summary>
+/// <summary>
+/// Where one job runs: the authoritative backend, the mirrored one (if any), and the settings it was decided under
+/// (config version, phase, Parquet traffic, whether to compare, strictly, and whether Parquet may use a GPU).
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("hopt.Route")]
-public sealed record Route([property: Id(0)] string Primary, [property: Id(1)] string? Secondary, [property: Id(2)] int ConfigVersion, [property: Id(3)] bool Validate);
+public sealed record Route(
+    [property: Id(0)] string Primary,
+    [property: Id(1)] string? Secondary,
+    [property: Id(2)] int ConfigVersion,
+    [property: Id(3)] bool Validate,
+    [property: Id(4)] MigrationPhase Phase = MigrationPhase.HeavyDbOnly,
+    [property: Id(5)] int TrafficPercent = 0,
+    [property: Id(6)] bool Strict = false,
+    [property: Id(7)] bool Gpu = true,
+    [property: Id(8)] bool LogPerformance = false);
 
 /// <summary>One change of the migration settings: who, when, why, before and after.</summary>
 [GenerateSerializer]
@@ -86,7 +95,10 @@ public sealed record AuditEntry(
     [property: Id(5)] MigrationConfig Before,
     [property: Id(6)] MigrationConfig After);
 
-/// <summary>How a job went, as reported to the controller for its statistics and automatic rollback.</summary>
+/// <summary>
+/// How a job went, as reported to the controller for its statistics and automatic rollback: its primary backend, the
+/// failure's cause when it failed, and the route it ran on.
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("hopt.JobOutcome")]
@@ -97,9 +109,18 @@ public sealed record JobOutcome(
     [property: Id(3)] double Seconds,
     [property: Id(4)] bool? ConsistencyPassed,
     [property: Id(5)] double? ResultVariance,
-    [property: Id(6)] DateTimeOffset At);
+    [property: Id(6)] DateTimeOffset At,
+    [property: Id(7)] FailureCause? Cause = null,
+    [property: Id(8)] Route? Route = null)
+{
+    /// <summary>True when the job failed through its backend: the only failures that count against one.</summary>
+    public bool BackendFailure => !Succeeded && Cause == FailureCause.Backend;
+}
 
-/// <summary>Per-backend figures over the recent window.</summary>
+/// <summary>
+/// Per-backend figures over the window (the outcomes since the last phase change): jobs, backend-cause failures
+/// (<see cref="Errors"/>, the only ones in <see cref="ErrorRate"/>), failures of other causes, runtime percentiles.
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("hopt.BackendStats")]
@@ -109,9 +130,15 @@ public sealed record BackendStats(
     [property: Id(2)] int Errors,
     [property: Id(3)] double ErrorRate,
     [property: Id(4)] double P50Seconds,
-    [property: Id(5)] double P95Seconds);
+    [property: Id(5)] double P95Seconds,
+    [property: Id(6)] int InputFailures = 0,
+    [property: Id(7)] int OtherFailures = 0);
 
-/// <summary>The controller's state for <c>hopt status</c> and the dashboard.</summary>
+/// <summary>
+/// The controller's state for <c>hopt status</c> and the dashboard. <see cref="DualWriteJobs"/> counts the jobs whose
+/// outputs were compared; <see cref="MatchRate"/> is null until one was. <see cref="NextPhase"/> says what the next
+/// forward phase move needs and how much of it the window holds.
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("hopt.MigrationStatus")]
@@ -120,10 +147,18 @@ public sealed record MigrationStatus(
     [property: Id(1)] IReadOnlyList<BackendStats> Backends,
     [property: Id(2)] int DualWriteJobs,
     [property: Id(3)] int CleanDualWriteJobs,
-    [property: Id(4)] double MatchRate,
+    [property: Id(4)] double? MatchRate,
     [property: Id(5)] IReadOnlyList<AuditEntry> RecentAudit,
     [property: Id(6)] IReadOnlyList<string> Checkpoints,
-    [property: Id(7)] long JobsRecorded = 0);
+    [property: Id(7)] long JobsRecorded = 0,
+    [property: Id(8)] string? NextPhase = null,
+    [property: Id(9)] DateTimeOffset? WindowSince = null);
+
+/// <summary>What a settings import applied: the audit entry and notes on keys that were recognised but have no effect (or unknown and allowed).</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.ImportOutcome")]
+public sealed record ImportOutcome([property: Id(0)] AuditEntry Entry, [property: Id(1)] IReadOnlyList<string> Notes);
 
 /// <summary>The operators' names of the phases.</summary>
 public static class MigrationPhases

@@ -24,16 +24,25 @@ internal static class ExitCodes
             error.WriteLine("hopt: cancelled");
             return Cancelled;
         }
-        catch (Exception e) when (e is Core.Data.DatasetException or ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is Core.Data.DatasetException or ArgumentException or FormatException or FileNotFoundException or DirectoryNotFoundException
+                                       or Abstractions.InvalidJobException)
         {
-            error.WriteLine($"hopt: error: {e.Message}");
+            error.WriteLine($"hopt: error: {OneLine(e.Message)}");
+            return BadInput;
+        }
+        catch (Abstractions.MigrationGuardException e)
+        {
+            error.WriteLine($"hopt: refused: {OneLine(e.Message)}");
             return BadInput;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Backends.BackendException
                                        or System.Data.Common.DbException)
         {
-            error.WriteLine($"hopt: failed: {e.Message}");
+            error.WriteLine($"hopt: failed: {OneLine(e.Message)}");
             return Failure;
         }
     }
+
+    /// <summary>The first line of a message: every error is one line.</summary>
+    public static string OneLine(string message) => Abstractions.Messages.OneLine(message);
 }

@@ -43,8 +43,14 @@ public interface IHeavyOptimizerClient
     /// </summary>
     Task<string> UploadAsync(string path, CancellationToken cancellation = default);
 
-    /// <summary>Submits a job; idempotent by <paramref name="jobId"/>.</summary>
+    /// <summary>
+    /// Submits a job; idempotent: the same request under the same id returns the job as it stands. Throws
+    /// <see cref="InvalidJobException"/> naming what is wrong with the request, or when the id belongs to another request.
+    /// </summary>
     Task<JobStatus> SubmitAsync(string jobId, JobSpec spec, CancellationToken cancellation = default);
+
+    /// <summary>Checks a request exactly as <see cref="SubmitAsync"/> would, submitting nothing.</summary>
+    Task CheckAsync(string jobId, JobSpec spec, CancellationToken cancellation = default);
 
     /// <summary>The job as it stands, or null.</summary>
     Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellation = default);
@@ -149,6 +155,9 @@ internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimize
 
     public Task<JobStatus> SubmitAsync(string jobId, JobSpec spec, CancellationToken cancellation = default) =>
         RetryAsync(() => cluster.GetGrain<IJobGrain>(jobId).Submit(spec), cancellation);
+
+    public Task CheckAsync(string jobId, JobSpec spec, CancellationToken cancellation = default) =>
+        ClusterCalls.RetryAsync(() => cluster.GetGrain<IJobGrain>(jobId).Check(spec), options.RetryWindow, cancellation);
 
     public Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellation = default) =>
         RetryAsync(() => cluster.GetGrain<IJobGrain>(jobId).GetStatus(), cancellation);

@@ -8,7 +8,12 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using HeavyOptimizer.Grains.Jobs;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Serilog;
+using Serilog.Core;
+using Serilog.Events;
 
 namespace HeavyOptimizer.Silo;
 
@@ -49,13 +54,14 @@ public static class SiloHost
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls($"http://127.0.0.1:{options.DashboardPort}");
         builder.Services.AddSerilog(new LoggerConfiguration()
+            .Enrich.With<LevelNames>()
             .MinimumLevel.Information()
             .MinimumLevel.Override("Orleans", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("Polly", Serilog.Events.LogEventLevel.Warning)
-            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}")
+            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {LevelName} {Message:lj}{NewLine}{Exception}")
             .WriteTo.File(Path.Combine(options.DataDirectory, "logs", "job_processor_.log"), rollingInterval: RollingInterval.Day,
-                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {Level:u3} {Message:lj}{NewLine}{Exception}")
+                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {LevelName} {Message:lj}{NewLine}{Exception}")
             .CreateLogger(), dispose: true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.UseOrleans(silo =>
@@ -83,14 +89,36 @@ public static class SiloHost
                 b.HeavyDbUrl = options.HeavyDbUrl;
                 b.OutputRoot = Path.Combine(options.DataDirectory, "output");
                 b.Watchdog = options.Watchdog;
+                foreach (var root in options.InputRoots)
+                {
+                    b.InputRoots.Add(Path.GetFullPath(root));
+                }
             });
         });
         var app = builder.Build();
         app.MapOrleansDashboard("/dashboard");
-        Log.Information("Silo {Silo} on ports {SiloPort}/{GatewayPort}, state in {State}, data under {Data}, GPU {Gpu}, dashboard {Dashboard}",
-            $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.Postgres is null ? options.StateDatabase : "PostgreSQL",
-            options.DataDirectory, gpu ? "detected" : "none", DashboardUrl(options));
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("HeavyOptimizer.Silo");
+        var roots = app.Services.GetRequiredService<IOptions<BackendHostOptions>>().Value.AllInputRoots;
+        app.Lifetime.ApplicationStarted.Register(() => log.LogInformation(
+            "Silo {Silo} started: silo port {SiloPort}, gateway port {GatewayPort}, address {Address}, clustering {Clustering}, state in {State}, GPU {Gpu}, data under {Data}, input roots {Roots}, dashboard {Dashboard}",
+            $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.Postgres is null ? "127.0.0.1" : options.Address,
+            options.Postgres is null ? "localhost (embedded)" : "ADO.NET on PostgreSQL", options.Postgres is null ? $"SQLite {options.StateDatabase}" : "PostgreSQL",
+            gpu ? "yes (gpu=true)" : "no (gpu=false)", options.DataDirectory, string.Join(", ", roots), DashboardUrl(options)));
         return app;
     }
 }
 
+/// <summary>Levels written in full in the log (INFO, WARNING, ERROR), as the runbook's <c>grep -c "ERROR"</c> expects.</summary>
+internal sealed class LevelNames : ILogEventEnricher
+{
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory) =>
+        logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("LevelName", logEvent.Level switch
+        {
+            LogEventLevel.Verbose => "TRACE",
+            LogEventLevel.Debug => "DEBUG",
+            LogEventLevel.Information => "INFO",
+            LogEventLevel.Warning => "WARNING",
+            LogEventLevel.Error => "ERROR",
+            _ => "CRITICAL",
+        }));
+}

@@ -32,6 +32,9 @@ public sealed record SiloHostOptions
     /// <summary>Period of each unfinished job's watchdog reminder (how soon a job whose silo died resumes); default 1 minute.</summary>
     public TimeSpan Watchdog { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Folders jobs may read their input from besides <c>&lt;DataDirectory&gt;/input</c> (<c>--input-root</c>, repeatable).</summary>
+    public IReadOnlyList<string> InputRoots { get; init; } = [];
+
     /// <summary>The SQLite database holding grain state and reminders in embedded mode.</summary>
     public string StateDatabase => Path.Combine(DataDirectory, "cluster.db");
 }

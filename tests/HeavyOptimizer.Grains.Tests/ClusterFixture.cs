@@ -37,6 +37,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.OutputRoot = Path.Combine(Root, "output");
                 o.HeavyDbUrl = "embedded";
                 o.Compute = "cpu";
+                o.InputRoots.Add(Path.Combine(Root, "input"));
             });
             silo.Services.AddSingleton<IBackendProvider>(sp => new FaultyBackends(new BackendProvider(sp.GetRequiredService<IOptions<BackendHostOptions>>())));
         }
@@ -51,7 +52,8 @@ public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
 
 /// <summary>
 /// Test-only faults injected into the real backends, keyed by the input file's name: "perturbed" makes the Parquet
-/// backend's engine report one metric slightly off (a data-path bug), "parquet-breaks" makes the Parquet backend throw.
+/// backend's engine report one metric slightly off (a data-path bug), "one-ulp" makes the matrix it reads back differ
+/// from the stored one by one unit in the last place of one cell, "parquet-breaks" makes the Parquet backend throw.
 /// </summary>
 internal sealed class FaultyBackends(IBackendProvider inner) : IBackendProvider
 {
@@ -70,7 +72,18 @@ internal sealed class FaultyBackends(IBackendProvider inner) : IBackendProvider
                 ? throw new BackendException(Name, "injected failure")
                 : inner.IngestAsync(csvPath, cancellation);
 
-        public Task<Core.Data.Dataset> LoadAsync(string fingerprint, CancellationToken cancellation = default) => inner.LoadAsync(fingerprint, cancellation);
+        public async Task<Core.Data.Dataset> LoadAsync(string fingerprint, CancellationToken cancellation = default)
+        {
+            var dataset = await inner.LoadAsync(fingerprint, cancellation);
+            if (!dataset.Source.Contains("one-ulp", StringComparison.Ordinal))
+            {
+                return dataset;
+            }
+
+            var values = dataset.Matrix.Values.ToArray();
+            values[values.Length / 2] = Math.BitIncrement(values[values.Length / 2]);
+            return dataset with { Matrix = dataset.Matrix.WithColumns(dataset.Matrix.Names, values) };
+        }
 
         public async Task<SeriesMetrics[]> ComputeMetricsAsync(string fingerprint, CancellationToken cancellation = default)
         {

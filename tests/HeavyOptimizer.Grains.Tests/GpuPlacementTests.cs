@@ -30,6 +30,17 @@ public sealed class GpuPlacementTests : IAsyncLifetime
         Assert.Equal(2, _cluster.Silos.Count);
     }
 
+    [Fact]
+    public async Task With_the_gpu_disabled_parquet_compute_goes_to_any_silo()
+    {
+        // gpu_enabled = false: jobs ask the CPU-only grain (key parquet@cpu); 32 such keys over two silos all landing on
+        // the GPU silo by chance has odds of 2^-32.
+        var placements = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => _cluster.Client.GetGrain<IBackendGrain>($"parquet-{i}@cpu").Placement()));
+
+        Assert.Contains(placements, p => !p.SiloHasGpu);
+        Assert.Contains(placements, p => p.SiloHasGpu);
+    }
+
     private sealed class Silo : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo)

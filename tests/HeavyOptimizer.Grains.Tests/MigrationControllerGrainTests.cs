@@ -27,16 +27,18 @@ public sealed class MigrationControllerGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Guard_refusals_reach_the_caller_with_their_reason_and_change_nothing()
+    public async Task Refusals_reach_the_caller_with_their_reason_as_their_own_type_and_change_nothing()
     {
         var controller = Controller("controller-test-2");
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => controller.SetPhase(MigrationPhase.CutOver, false, "bob", "too early"));
-        Assert.Contains("clean dual-write jobs", error.Message, StringComparison.Ordinal);
+        var guard = await Assert.ThrowsAsync<MigrationGuardException>(() => controller.SetPhase(MigrationPhase.CutOver, false, "bob", "too early"));
+        Assert.Contains("skips dual_write", guard.Message, StringComparison.Ordinal);
+        var ini = await Assert.ThrowsAsync<FormatException>(() => controller.ImportIni("[SYSTEM]\nmigration_phase = nowhere\n[MIGRATION]\n", false, false, "bob", "typo"));
+        Assert.Contains("line 2", ini.Message, StringComparison.Ordinal);
         Assert.Empty(await controller.GetAudit());
     }
 
     [Fact]
-    public async Task A_failed_consistency_check_rolls_the_cluster_back_with_an_audit_entry()
+    public async Task A_failed_consistency_check_rolls_the_cluster_back_with_an_audit_entry_and_a_fresh_window()
     {
         var controller = Controller("controller-test-3");
         await controller.SetPhase(MigrationPhase.DualWrite, false, "ops", "mirror");
@@ -46,6 +48,7 @@ public sealed class MigrationControllerGrainTests(ClusterFixture fixture)
         var status = await controller.GetStatus(5);
         Assert.Equal(MigrationPhase.HeavyDbOnly, status.Config.Phase);
         Assert.Equal("automatic rollback", status.RecentAudit[^1].Action);
-        Assert.Equal(0, status.MatchRate);
+        Assert.Null(status.MatchRate);
+        Assert.Equal(1, status.JobsRecorded);
     }
 }

@@ -97,6 +97,7 @@ public sealed class SiloLossTests : IAsyncLifetime
                 o.HeavyDbUrl = "embedded";
                 o.Compute = "cpu";
                 o.Watchdog = TimeSpan.FromSeconds(5);
+                o.InputRoots.Add(Root);
             });
     }
 }

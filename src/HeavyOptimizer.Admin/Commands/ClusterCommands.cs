@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using HeavyOptimizer.Abstractions;
@@ -14,7 +16,10 @@ namespace HeavyOptimizer.Admin.Commands;
 /// <summary>The commands that talk to a running cluster: jobs and the migration controller.</summary>
 internal static class ClusterCommands
 {
-    private static readonly JsonSerializerOptions Json = new(RunReport.JsonOptions) { Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) } };
+    internal static readonly JsonSerializerOptions Json = new(RunReport.JsonOptions)
+    {
+        Converters = { new PhaseConverter(), new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+    };
 
     public static IEnumerable<Command> Create()
     {
@@ -25,6 +30,7 @@ internal static class ClusterCommands
         yield return Phase();
         yield return Traffic();
         yield return DualWrite();
+        yield return Validation();
         yield return Checkpoint();
         yield return Rollback();
         yield return Config();
@@ -32,53 +38,94 @@ internal static class ClusterCommands
         yield return Audit();
     }
 
+    /// <summary>
+    /// Submits a job with everything <c>hopt optimize</c> can ask for. The input is a path every silo can read under
+    /// the cluster's input roots; a local file outside them is uploaded (this command reads it as its own user) unless
+    /// --no-upload; --upload always uploads. With --wait: follows the job and exits as it ended (0 completed, 2 bad
+    /// input, 1 other failure, 130 cancelled); Ctrl+C or SIGTERM stops watching, never the job.
+    /// </summary>
     private static Command Submit()
     {
-        var input = new Option<string>("--input") { Description = "Strategy CSV on the shared data root (or anywhere, with --upload)", Required = true };
-        var size = new Option<int>("--portfolio-size", "-n") { Description = "Portfolio size", DefaultValueFactory = _ => 35 };
-        var jobId = new Option<string?>("--job-id") { Description = "Job id (default: a new one); submitting an existing id is idempotent" };
-        var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 42, Description = "Seed" };
-        var evaluations = new Option<long?>("--max-evaluations") { Description = "Evaluation budget per algorithm" };
-        var timeLimit = new Option<double?>("--time-limit") { Description = "Search seconds instead of budgets" };
-        var wait = new Option<bool>("--wait") { Description = "Wait for the job to finish" };
-        var upload = new Option<bool>("--upload") { Description = "Send the file to the cluster instead of naming a path its silos can read" };
-        return ClusterCommand("submit", "Submit an optimisation job", [input, size, jobId, seed, evaluations, timeLimit, wait, upload], async (parse, client, json, ct) =>
+        var input = new Option<string>("--input") { Description = "Strategy CSV: a path under the cluster's input roots, or a local file (uploaded)", Required = true };
+        var jobId = new Option<string?>("--job-id") { Description = "Job id, 1..128 of A-Z a-z 0-9 . _ - (default: a new one); resubmitting the same request is idempotent" };
+        var wait = new Option<bool>("--wait") { Description = "Wait for the job to finish; exit as it ended" };
+        var upload = new Option<bool>("--upload") { Description = "Always send the file to the cluster" };
+        var noUpload = new Option<bool>("--no-upload") { Description = "Never upload: send the path as the silos see it (refused there when outside their input roots)" };
+        var search = new SearchOptions();
+        var command = ClusterCommand("submit", "Submit an optimisation job", [input, jobId, wait, upload, noUpload], async (parse, client, json, ct) =>
         {
-            var id = parse.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
-            var path = Path.GetFullPath(parse.GetValue(input)!);
-            var spec = new JobSpec
+            if (parse.GetValue(upload) && parse.GetValue(noUpload))
             {
-                InputPath = parse.GetValue(upload) ? await client.UploadAsync(path, ct) : path,
-                PortfolioSize = parse.GetValue(size),
-                Seed = parse.GetValue(seed),
-                MaxEvaluations = parse.GetValue(evaluations),
-                TimeLimitSeconds = parse.GetValue(timeLimit),
-            };
-            var status = await client.SubmitAsync(id, spec, ct);
+                throw new ArgumentException("--upload and --no-upload: choose one");
+            }
+
+            var id = parse.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
+            Grains.Jobs.JobRequests.ValidateId(id);
+            var path = Path.GetFullPath(parse.GetValue(input)!);
+            var spec = search.Read(parse, parse.GetValue(upload) ? await UploadAsync(client, path, ct) : path);
+            JobStatus status;
+            try
+            {
+                status = await client.SubmitAsync(id, spec, ct);
+            }
+            catch (InvalidJobException e) when (e.OutsideInputRoots && !parse.GetValue(noUpload))
+            {
+                Console.Error.WriteLine($"hopt: {path} is outside the cluster's input roots: uploading it");
+                status = await client.SubmitAsync(id, spec with { InputPath = await UploadAsync(client, path, ct) }, ct);
+            }
+
             if (parse.GetValue(wait))
             {
-                using var display = new ProgressDisplay(Console.Error);
-                JobState? shown = null;
-                await foreach (var change in client.WatchAsync(id, ct))
-                {
-                    status = change;
-                    if (!json && change.State != shown)
-                    {
-                        display.Finish();
-                        Console.Error.WriteLine($"{id}: {change.State}");
-                        shown = change.State;
-                    }
-
-                    if (!json && change.Progress is { } p)
-                    {
-                        display.Report(new SearchProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction));
-                    }
-                }
+                status = await FollowAsync(client, id, json, ct);
             }
 
             Print(status, json);
-            return status.State == JobState.Failed ? ExitCodes.Failure : ExitCodes.Success;
+            return status.State switch
+            {
+                JobState.Failed when status.Cause == FailureCause.Input => ExitCodes.BadInput,
+                JobState.Failed => ExitCodes.Failure,
+                JobState.Cancelled => ExitCodes.Cancelled,
+                _ => ExitCodes.Success,
+            };
         });
+        search.AddTo(command);
+        return command;
+    }
+
+    private static async Task<string> UploadAsync(IHeavyOptimizerClient client, string path, CancellationToken cancellation)
+    {
+        try
+        {
+            return await client.UploadAsync(path, cancellation);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ArgumentException($"{path}: cannot read it ({e.Message})", e);
+        }
+    }
+
+    private static async Task<JobStatus> FollowAsync(IHeavyOptimizerClient client, string id, bool json, CancellationToken cancellation)
+    {
+        using var display = new ProgressDisplay(Console.Error);
+        JobState? shown = null;
+        JobStatus? last = null;
+        await foreach (var change in client.WatchAsync(id, cancellation))
+        {
+            last = change;
+            if (!json && change.State != shown)
+            {
+                display.Finish();
+                Console.Error.WriteLine($"{id}: {change.State}");
+                shown = change.State;
+            }
+
+            if (!json && change.Progress is { } p)
+            {
+                display.Report(new SearchProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction));
+            }
+        }
+
+        return last ?? throw new InvalidOperationException($"no job {id}");
     }
 
     private static Command Job()
@@ -104,13 +151,7 @@ internal static class ClusterCommands
         var since = new Option<DateOnly?>("--since") { Description = "First UTC day (yyyy-MM-dd); default today" };
         return ClusterCommand("jobs", "List jobs by day and state", [state, since], async (parse, client, json, ct) =>
         {
-            var today = DateOnly.FromDateTime(DateTime.UtcNow);
-            var jobs = new List<JobStatus>();
-            for (var day = parse.GetValue(since) ?? today; day <= today; day = day.AddDays(1))
-            {
-                jobs.AddRange(await client.JobsAsync(day, parse.GetValue(state), ct));
-            }
-
+            var jobs = await JobsSince(client, parse.GetValue(since), parse.GetValue(state), ct);
             if (json)
             {
                 Console.WriteLine(JsonSerializer.Serialize(jobs, Json));
@@ -119,7 +160,7 @@ internal static class ClusterCommands
             {
                 foreach (var j in jobs)
                 {
-                    Console.WriteLine($"{j.JobId,-40} {j.State,-9} {j.Route?.Primary ?? "-",-8} {j.Result?.BestFitness.ToString("F4", System.Globalization.CultureInfo.InvariantCulture) ?? j.Error ?? ""}");
+                    Console.WriteLine($"{j.JobId,-40} {j.State,-9} {j.Route?.Primary ?? "-",-8} {j.Result?.BestFitness.ToString("F4", CultureInfo.InvariantCulture) ?? (j.Error is { } e ? $"{Cause(j)}: {e}" : "")}");
                 }
             }
 
@@ -127,62 +168,97 @@ internal static class ClusterCommands
         });
     }
 
+    private static async Task<List<JobStatus>> JobsSince(IHeavyOptimizerClient client, DateOnly? since, JobState? state, CancellationToken cancellation)
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var jobs = new List<JobStatus>();
+        for (var day = since ?? today; day <= today; day = day.AddDays(1))
+        {
+            jobs.AddRange(await client.JobsAsync(day, state, cancellation));
+        }
+
+        return jobs;
+    }
+
     /// <summary>
-    /// The legacy replay scripts as one command: failed jobs, jobs stuck Running longer than a limit, or completed jobs
-    /// whose run directory is missing or fails its manifest check here (the gaps detect_and_replay_gaps.py looked for),
-    /// resubmitted as new jobs (id &lt;original&gt;-replay-&lt;ts&gt;, same request), optionally on one backend, at
-    /// most --count of them; --dry-run lists them only.
+    /// The legacy replay scripts as one command: failed jobs (not those that failed on their own input, unless
+    /// --include-input-errors), jobs Running with no progress for some minutes, or completed jobs whose run directory is
+    /// missing or fails its manifest check here (the gaps detect_and_replay_gaps.py looked for), resubmitted as new jobs
+    /// with the same request, optionally on one backend, at most --count of them. A job already replayed is skipped
+    /// unless --again, so running it twice replays nothing twice; a replay is an ordinary job, itself replayable.
+    /// --dry-run checks each replay exactly as the real run would, submitting nothing.
     /// </summary>
     private static Command Replay()
     {
         var failed = new Option<bool>("--failed") { Description = "Replay failed jobs" };
-        var stuck = new Option<double?>("--stuck-minutes") { Description = "Replay jobs Running for longer than this many minutes" };
+        var stuck = new Option<double?>("--stuck-minutes") { Description = "Replay jobs Running with no progress for this many minutes" };
+        var missing = new Option<bool>("--missing-output") { Description = "Replay completed jobs whose run directory is missing or incomplete (checked on this machine)" };
+        var inputErrors = new Option<bool>("--include-input-errors") { Description = "Also replay jobs that failed on their own input (a bad CSV fails the same way again unless it was fixed)" };
+        var again = new Option<bool>("--again") { Description = "Replay jobs that were replayed before" };
         var backend = new Option<string?>("--backend") { Description = "Run the replays on this backend only (heavydb or parquet)" };
         var count = new Option<int>("--count") { Description = "At most this many", DefaultValueFactory = _ => 10 };
         var since = new Option<DateOnly?>("--since") { Description = "First UTC day to look at (default today)" };
-        var missing = new Option<bool>("--missing-output") { Description = "Replay completed jobs whose run directory is missing or incomplete (checked on this machine)" };
-        var dryRun = new Option<bool>("--dry-run") { Description = "List what would be replayed, submit nothing" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check and list what would be replayed, submit nothing" };
         return ClusterCommand("replay", "Resubmit failed, stuck or output-less jobs, optionally on one backend",
-            [failed, stuck, missing, backend, count, since, dryRun], async (parse, client, json, ct) =>
+            [failed, stuck, missing, inputErrors, again, backend, count, since, dryRun], async (parse, client, json, ct) =>
         {
             if (!parse.GetValue(failed) && parse.GetValue(stuck) is null && !parse.GetValue(missing))
             {
                 throw new ArgumentException("replay needs --failed, --stuck-minutes M and/or --missing-output");
             }
 
-            var today = DateOnly.FromDateTime(DateTime.UtcNow);
-            var candidates = new List<JobStatus>();
-            for (var day = parse.GetValue(since) ?? today; day <= today; day = day.AddDays(1))
+            if (parse.GetValue(count) < 1 || parse.GetValue(stuck) is <= 0)
             {
-                if (parse.GetValue(failed))
-                {
-                    candidates.AddRange(await client.JobsAsync(day, JobState.Failed, ct));
-                }
+                throw new ArgumentException("--count and --stuck-minutes: positive numbers");
+            }
 
-                if (parse.GetValue(stuck) is { } minutes)
-                {
-                    candidates.AddRange((await client.JobsAsync(day, JobState.Running, ct))
-                        .Where(j => DateTimeOffset.UtcNow - (j.StartedAt ?? j.SubmittedAt) > TimeSpan.FromMinutes(minutes)));
-                }
+            var candidates = new List<(JobStatus Job, string Why)>();
+            if (parse.GetValue(failed))
+            {
+                candidates.AddRange((await JobsSince(client, parse.GetValue(since), JobState.Failed, ct))
+                    .Where(j => j.Cause != FailureCause.Input || parse.GetValue(inputErrors))
+                    .Select(j => (j, $"failed ({Cause(j)}): {j.Error}")));
+            }
 
-                if (parse.GetValue(missing))
+            if (parse.GetValue(stuck) is { } minutes)
+            {
+                foreach (var running in await JobsSince(client, parse.GetValue(since), JobState.Running, ct))
                 {
-                    candidates.AddRange((await client.JobsAsync(day, JobState.Completed, ct))
-                        .Where(j => j.Result is not { RunDirectory: var run } || !RunWriter.Verify(run, out _)));
+                    // The registry says Running; the job itself says whether its run still moves.
+                    var live = await client.GetAsync(running.JobId, ct) ?? running;
+                    var last = live.LastProgressAt ?? live.StartedAt ?? live.SubmittedAt;
+                    if (live.State == JobState.Running && DateTimeOffset.UtcNow - last > TimeSpan.FromMinutes(minutes))
+                    {
+                        candidates.Add((live, $"running, no progress since {last:u}"));
+                    }
                 }
             }
 
+            if (parse.GetValue(missing))
+            {
+                candidates.AddRange((await JobsSince(client, parse.GetValue(since), JobState.Completed, ct))
+                    .Where(j => j.Result is not { RunDirectory: var run } || !RunWriter.Verify(run, out _))
+                    .Select(j => (j, $"completed, output missing or incomplete: {j.Result?.RunDirectory ?? "none recorded"}")));
+            }
+
             var replayed = new List<JobStatus>();
-            foreach (var original in candidates.Where(j => !j.JobId.Contains("-replay-", StringComparison.Ordinal)).Take(parse.GetValue(count)))
+            var dry = parse.GetValue(dryRun);
+            var skipped = candidates.Count(c => c.Job.Replays.Count > 0 && !parse.GetValue(again));
+            foreach (var (original, why) in candidates.Where(c => c.Job.Replays.Count == 0 || parse.GetValue(again)).Take(parse.GetValue(count)))
             {
                 var spec = original.Spec with { BackendOverride = parse.GetValue(backend) ?? original.Spec.BackendOverride, ReplayOf = original.JobId };
-                var id = $"{original.JobId}-replay-{DateTime.UtcNow:yyyyMMddHHmmss}";
-                if (!json)
+                var id = ReplayId(original.JobId);
+                if (dry)
                 {
-                    Console.WriteLine($"{(parse.GetValue(dryRun) ? "would replay" : "replaying")} {original.JobId} ({Reason(original)}) as {id}{(spec.BackendOverride is { } b ? $" on {b}" : "")}");
+                    await client.CheckAsync(id, spec, ct);
                 }
 
-                replayed.Add(parse.GetValue(dryRun) ? original : await client.SubmitAsync(id, spec, ct));
+                if (!json)
+                {
+                    Console.WriteLine($"{(dry ? "would replay" : "replaying")} {original.JobId} ({why}) as {id}{(spec.BackendOverride is { } b ? $" on {b}" : "")}");
+                }
+
+                replayed.Add(dry ? original : await client.SubmitAsync(id, spec, ct));
             }
 
             if (json)
@@ -191,58 +267,76 @@ internal static class ClusterCommands
             }
             else
             {
-                Console.WriteLine($"{(parse.GetValue(dryRun) ? "would replay" : "replayed")} {replayed.Count} job(s)");
+                Console.WriteLine($"{(dry ? "would replay" : "replayed")} {replayed.Count} job(s){(skipped > 0 ? $"; {skipped} already replayed (--again to replay them again)" : "")}");
             }
 
             return ExitCodes.Success;
         });
     }
 
-    private static string Reason(JobStatus job) => job.State switch
+    /// <summary>The id of a replay: the original's without any earlier replay suffix, plus the time to the millisecond.</summary>
+    private static string ReplayId(string original)
     {
-        JobState.Completed => $"completed, output missing or incomplete: {job.Result?.RunDirectory ?? "none recorded"}",
-        JobState.Running => $"running since {job.StartedAt ?? job.SubmittedAt:u}",
-        _ => job.Error is { } error ? $"{job.State}: {error}" : job.State.ToString(),
-    };
+        var root = original.Split("-replay-")[0];
+        var suffix = $"-replay-{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+        return root[..Math.Min(root.Length, 128 - suffix.Length)] + suffix;
+    }
 
     private static Command Phase()
     {
         var phase = new Argument<string>("phase") { Description = "heavydb_only | dual_write | cut_over | parquet_only" };
-        var force = new Option<bool>("--force") { Description = "Override the guards (audited)" };
-        return Change("phase", "Change the migration phase", [phase, force], (parse, c, who, why) => c.SetPhase(ParsePhase(parse.GetValue(phase)!), parse.GetValue(force), who, why));
+        var force = new Option<bool>("--force") { Description = "Override a guard or skip a phase (audited as forced)" };
+        return Change("phase", "Change the migration phase: one step forward when its guard holds, any step back", [phase, force],
+            (parse, c, who, why) => c.SetPhase(ParsePhase(parse.GetValue(phase)!), parse.GetValue(force), who, why));
     }
 
     private static Command Traffic()
     {
         var percent = new Argument<int>("percent") { Description = "Share of jobs routed to Parquet in cut_over, 0..100" };
-        return Change("traffic", "Set the Parquet traffic percentage", [percent], (parse, c, who, why) => c.SetTraffic(parse.GetValue(percent), who, why));
+        return Change("traffic", "Set the Parquet traffic percentage (cut_over only)", [percent], (parse, c, who, why) =>
+            parse.GetValue(percent) is < 0 or > 100
+                ? throw new ArgumentException($"traffic {parse.GetValue(percent)}: a percentage, 0..100")
+                : c.SetTraffic(parse.GetValue(percent), who, why));
     }
 
     private static Command DualWrite()
     {
         var onOff = new Argument<string>("on|off");
-        return Change("dual-write", "Turn dual-write on or off", [onOff], (parse, c, who, why) => c.SetDualWrite(parse.GetValue(onOff) switch
-        {
-            "on" => true,
-            "off" => false,
-            var other => throw new ArgumentException($"dual-write '{other}': on or off"),
-        }, who, why));
+        return Change("dual-write", "Turn dual-write on or off (cut_over only; dual_write always mirrors)", [onOff],
+            (parse, c, who, why) => c.SetDualWrite(OnOff(parse.GetValue(onOff)!, "dual-write"), who, why));
+    }
+
+    private static Command Validation()
+    {
+        var onOff = new Argument<string>("on|off");
+        var strict = new Option<string?>("--strict") { Description = "on: outputs bit for bit and backend metrics within 1e-12 of the engine's; off: within 1e-9" };
+        return Change("validation", "Turn the comparison of dual-write jobs on or off, and its strict mode", [onOff, strict],
+            (parse, c, who, why) => c.SetValidation(OnOff(parse.GetValue(onOff)!, "validation"),
+                parse.GetValue(strict) is { } s ? OnOff(s, "--strict") : null, who, why));
     }
 
     private static Command Checkpoint()
     {
         var name = new Argument<string>("name");
-        return Change("checkpoint", "Save the migration settings under a name", [name], (parse, c, who, why) => c.Checkpoint(parse.GetValue(name)!, who, why));
+        var replace = new Option<bool>("--replace") { Description = "Overwrite a checkpoint of that name (audited)" };
+        return Change("checkpoint", "Save the migration settings under a name", [name, replace],
+            (parse, c, who, why) => c.Checkpoint(parse.GetValue(name)!, parse.GetValue(replace), who, why));
     }
 
     private static Command Rollback()
     {
         var emergency = new Option<bool>("--emergency") { Description = "heavydb_only, dual-write off, traffic 0, in one step" };
         var to = new Option<string?>("--to") { Description = "A checkpoint name, or last-known-good" };
-        return Change("rollback", "Roll the migration settings back", [emergency, to], (parse, c, who, why) =>
-            parse.GetValue(emergency) ? c.EmergencyRollback(who, why)
-            : parse.GetValue(to) is { } name ? c.RollbackTo(name, who, why)
-            : throw new ArgumentException("rollback needs --emergency or --to NAME|last-known-good"));
+        var force = new Option<bool>("--force") { Description = "With --to: allow a checkpoint ahead of today's phase past its guard (audited as forced)" };
+        return Change("rollback", "Roll the migration settings back", [emergency, to, force], (parse, c, who, why) =>
+            (parse.GetValue(emergency), parse.GetValue(to)) switch
+            {
+                (true, not null) => throw new ArgumentException("--emergency and --to: choose one"),
+                (true, null) when parse.GetValue(force) => throw new ArgumentException("--force goes with --to; an emergency rollback is never refused"),
+                (true, null) => c.EmergencyRollback(who, why),
+                (false, { } name) => c.RollbackTo(name, parse.GetValue(force), who, why),
+                _ => throw new ArgumentException("rollback needs --emergency or --to NAME|last-known-good"),
+            });
     }
 
     private static Command Config()
@@ -253,23 +347,25 @@ internal static class ClusterCommands
             return ExitCodes.Success;
         });
         var file = new Argument<string>("file") { Description = "An ini file in the operators' production_config.ini shape" };
-        var force = new Option<bool>("--force") { Description = "Override the phase guards (audited)" };
-        var import = Change("import", "Apply the settings an ini file states (keys it leaves out keep their values)", [file, force], async (parse, c, who, why) =>
+        var force = new Option<bool>("--force") { Description = "Override a phase guard or skip a phase (audited as forced)" };
+        var allowUnknown = new Option<bool>("--allow-unknown") { Description = "Skip unknown keys and sections instead of refusing the file" };
+        var import = Change("import", "Apply an ini file as one target state: all of it, or nothing", [file, force, allowUnknown], async (parse, c, who, why) =>
         {
-            var config = Grains.Migration.MigrationIni.Import(await File.ReadAllTextAsync(parse.GetValue(file)!), await c.GetConfig(), out var ignored);
-            foreach (var key in ignored)
+            var text = await File.ReadAllTextAsync(parse.GetValue(file)!);
+            var outcome = await c.ImportIni(text, parse.GetValue(force), parse.GetValue(allowUnknown), who, why);
+            foreach (var note in outcome.Notes)
             {
-                Console.Error.WriteLine($"hopt: ignored (not a migration setting): {key}");
+                Console.Error.WriteLine($"hopt: note: {note}");
             }
 
-            return await c.Import(config, parse.GetValue(force), who, why);
+            return outcome.Entry;
         });
         return new Command("config", "The migration settings in the operators' ini shape") { export, import };
     }
 
     /// <summary>
-    /// The migration at a glance; with --watch S, redrawn every S seconds until Ctrl+C: the live migration dashboard
-    /// the legacy migration_dashboard.py printed (phase, backends, today's jobs by state, the latest run).
+    /// The migration at a glance; with --watch S, redrawn every S seconds until Ctrl+C or SIGTERM: the live migration
+    /// dashboard the legacy migration_dashboard.py printed (phase, backends, today's jobs by state, the latest run).
     /// </summary>
     private static Command Status()
     {
@@ -315,13 +411,15 @@ internal static class ClusterCommands
         }
 
         var c = status.Config;
-        Console.WriteLine($"phase {Name(c.Phase)}  primary {c.PrimaryBackend}  secondary {c.SecondaryBackend}  dual-write {(c.DualWrite ? "on" : "off")}  parquet traffic {c.TrafficPercentParquet} %  config v{c.Version}");
+        Console.WriteLine($"phase {Name(c.Phase)}  primary {c.PrimaryBackend}  secondary {c.SecondaryBackend}  dual-write {(c.DualWrite ? "on" : "off")}  parquet traffic {c.TrafficPercentParquet} %  " +
+                          $"validation {(c.ValidationEnabled ? c.StrictValidation ? "strict" : "on" : "off")}  config v{c.Version}");
+        Console.WriteLine($"  window: outcomes since {(status.WindowSince is { } since ? since.ToString("u", CultureInfo.InvariantCulture) : "the cluster began")}; next: {status.NextPhase ?? "none (parquet_only is the last phase)"}");
         foreach (var b in status.Backends)
         {
-            Console.WriteLine($"  {b.Backend,-8} jobs {b.Jobs,5}  errors {b.Errors,4} ({b.ErrorRate:P1})  p50 {b.P50Seconds:F2} s  p95 {b.P95Seconds:F2} s");
+            Console.WriteLine($"  {b.Backend,-8} jobs {b.Jobs,5}  backend errors {b.Errors,4} ({b.ErrorRate:P1})  input errors {b.InputFailures,4}  other failures {b.OtherFailures,4}  p50 {b.P50Seconds:F2} s  p95 {b.P95Seconds:F2} s");
         }
 
-        Console.WriteLine($"  dual-write jobs {status.DualWriteJobs}, clean {status.CleanDualWriteJobs}, match rate {status.MatchRate:P1}");
+        Console.WriteLine($"  dual-write jobs compared {status.DualWriteJobs}, clean {status.CleanDualWriteJobs}, match rate {(status.MatchRate is { } rate ? rate.ToString("P1", CultureInfo.InvariantCulture) : "n/a (nothing compared yet)")}");
         Console.WriteLine($"  jobs today: {string.Join(", ", byState.Select(p => $"{p.Key.ToString().ToLowerInvariant()} {p.Value}"))}; latest run {latest ?? "-"}");
         foreach (var a in status.RecentAudit)
         {
@@ -361,13 +459,17 @@ internal static class ClusterCommands
             }
             else
             {
-                Console.WriteLine($"#{entry.Sequence} {entry.Action}: config v{entry.Before.Version} -> v{entry.After.Version}, phase {Name(entry.After.Phase)}, traffic {entry.After.TrafficPercentParquet} %, dual-write {(entry.After.DualWrite ? "on" : "off")}");
+                Console.WriteLine($"#{entry.Sequence} {entry.Action}: config v{entry.Before.Version} -> v{entry.After.Version}; {Grains.Migration.MigrationLog.Diff(entry.Before, entry.After)}");
             }
 
             return ExitCodes.Success;
         });
     }
 
+    /// <summary>
+    /// A command that reaches the cluster through the client library. Ctrl+C and SIGTERM cancel what it is doing (a
+    /// watch, a wait) and it exits 130 at once; nothing in the cluster is cancelled by that.
+    /// </summary>
     private static Command ClusterCommand(string name, string description, Symbol[] symbols, Func<ParseResult, IHeavyOptimizerClient, bool, CancellationToken, Task<int>> body)
     {
         var cluster = new Option<string?>("--cluster") { Description = $"Gateway host:port, or the cluster's PostgreSQL connection string (default ${HeavyOptimizerClientOptions.EnvironmentVariable}, else 127.0.0.1:30000)" };
@@ -386,36 +488,46 @@ internal static class ClusterCommands
             }
         }
 
-        command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
+        command.SetAction(async (parse, cancellation) =>
         {
-            var builder = Host.CreateApplicationBuilder();
-            builder.Logging.ClearProviders();
-            builder.AddHeavyOptimizerClient(o => o.Cluster = parse.GetValue(cluster) ?? o.Cluster);
-            using var host = builder.Build();
-            try
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            void Stop(PosixSignalContext context)
             {
-                await host.StartAsync(cancellation);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().DisplayName}: {e.Message}");
-                return ExitCodes.Failure;
+                context.Cancel = true;
+                stop.Cancel();
             }
 
-            try
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            return await ExitCodes.GuardAsync(Console.Error, async () =>
             {
-                return await body(parse, host.Services.GetRequiredService<IHeavyOptimizerClient>(), parse.GetValue(json), cancellation);
-            }
-            catch (MigrationGuardException e)
-            {
-                Console.Error.WriteLine($"hopt: refused: {e.Message}");
-                return ExitCodes.BadInput;
-            }
-            finally
-            {
-                await host.StopAsync(CancellationToken.None);
-            }
-        }));
+                var builder = Host.CreateApplicationBuilder();
+                builder.Logging.ClearProviders();
+                // This command owns Ctrl+C and SIGTERM; the host's console lifetime would swallow them.
+                builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
+                builder.AddHeavyOptimizerClient(o => o.Cluster = parse.GetValue(cluster) ?? o.Cluster);
+                using var host = builder.Build();
+                try
+                {
+                    await host.StartAsync(stop.Token);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().DisplayName}: {ExitCodes.OneLine(e.Message)}");
+                    return ExitCodes.Failure;
+                }
+
+                try
+                {
+                    return await body(parse, host.Services.GetRequiredService<IHeavyOptimizerClient>(), parse.GetValue(json), stop.Token);
+                }
+                finally
+                {
+                    using var quick = new CancellationTokenSource(stop.IsCancellationRequested ? TimeSpan.FromMilliseconds(300) : TimeSpan.FromSeconds(5));
+                    await host.StopAsync(quick.Token);
+                }
+            });
+        });
         return command;
     }
 
@@ -435,14 +547,32 @@ internal static class ClusterCommands
 
         if (status.Consistency is { } c)
         {
-            Console.WriteLine($"  consistency {c.Primary} vs {c.Secondary}: {(c.Passed is null ? "not compared" : c.Passed.Value ? "passed" : "FAILED")} {string.Join("; ", c.Problems.Take(3))}");
+            Console.WriteLine($"  consistency {c.Primary} vs {c.Secondary}{(c.Strict ? " (strict)" : "")}: {c.Summary}");
+            foreach (var problem in c.Problems.Take(3))
+            {
+                Console.WriteLine($"    {problem}");
+            }
         }
 
         if (status.Error is { } error)
         {
-            Console.WriteLine($"  error: {error}");
+            Console.WriteLine($"  error ({Cause(status)}): {error}");
+        }
+
+        if (status.Replays.Count > 0)
+        {
+            Console.WriteLine($"  replayed as {string.Join(", ", status.Replays)}");
         }
     }
+
+    private static string Cause(JobStatus job) => job.Cause?.ToString().ToLowerInvariant() ?? "unknown";
+
+    private static bool OnOff(string text, string what) => text switch
+    {
+        "on" => true,
+        "off" => false,
+        _ => throw new ArgumentException($"{what} '{text}': on or off"),
+    };
 
     private static MigrationPhase ParsePhase(string text)
     {
@@ -457,4 +587,20 @@ internal static class ClusterCommands
     }
 
     private static string Name(MigrationPhase phase) => MigrationPhases.Name(phase);
+
+    /// <summary>Phases in JSON as the operators write them: heavydb_only, dual_write, cut_over, parquet_only.</summary>
+    private sealed class PhaseConverter : JsonConverter<MigrationPhase>
+    {
+        public override MigrationPhase Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => MigrationPhases.Parse(reader.GetString()!);
+
+        public override void Write(Utf8JsonWriter writer, MigrationPhase value, JsonSerializerOptions options) => writer.WriteStringValue(MigrationPhases.Name(value));
+    }
+
+    /// <summary>A host lifetime that leaves the process's signals to the command.</summary>
+    private sealed class CommandLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
 }

@@ -59,7 +59,7 @@ internal static class QuickstartCommand
             while (!status.IsFinished);
 
             var config = await grains.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey).GetConfig();
-            Console.WriteLine($"job {jobId}: {status.State} on {status.Route?.Primary} (migration phase {config.Phase}, config v{config.Version})");
+            Console.WriteLine($"job {jobId}: {status.State} on {status.Route?.Primary} (migration phase {MigrationPhases.Name(config.Phase)}, config v{config.Version})");
             if (status.Result is { } r)
             {
                 Console.WriteLine($"best: {r.BestAlgorithm} size {r.BestSize} fitness {r.BestFitness:F4}, dataset {r.Fingerprint[..16]}..., {r.Seconds:F1} s");

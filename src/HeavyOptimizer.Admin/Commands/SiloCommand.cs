@@ -20,9 +20,14 @@ internal static class SiloCommand
         var postgres = new Option<string?>("--postgres") { Description = "Cluster mode: membership, grain state and reminders in this PostgreSQL database, e.g. \"Host=db;Username=hopt;Password=...;Database=hopt\"" };
         var address = new Option<string>("--address") { Description = "Address this silo advertises to the others in cluster mode", DefaultValueFactory = _ => "127.0.0.1" };
         var watchdog = new Option<int>("--watchdog") { Description = "Seconds between checks that bring back jobs whose silo died", DefaultValueFactory = _ => 60 };
+        var inputRoots = new Option<string[]>("--input-root")
+        {
+            Description = "A folder jobs may read their input from, besides <data-dir>/input (repeatable); every silo of a cluster should name the same",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("silo", "Run a silo of the cluster until stopped (Ctrl+C or SIGTERM hands running jobs back)")
         {
-            embedded, postgres, siloPort, gatewayPort, dashboardPort, address, dataDir, gpu, heavydb, watchdog,
+            embedded, postgres, siloPort, gatewayPort, dashboardPort, address, dataDir, gpu, heavydb, watchdog, inputRoots,
         };
         command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
@@ -47,6 +52,7 @@ internal static class SiloCommand
                 DataDirectory = parse.GetValue(dataDir) ?? DataDirectories.Default,
                 Gpu = parse.GetValue(gpu)!,
                 HeavyDbUrl = parse.GetValue(heavydb),
+                InputRoots = parse.GetValue(inputRoots) ?? [],
             };
             using var host = await SiloHost.BuildAsync(options, cancellation);
             await host.RunAsync(cancellation);

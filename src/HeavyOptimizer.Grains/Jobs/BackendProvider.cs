@@ -18,8 +18,17 @@ public sealed record BackendHostOptions
     /// <summary>Where the Parquet backend computes metrics (auto, cpu, ilgpu-cpu, cuda).</summary>
     public string Compute { get; set; } = "auto";
 
-    /// <summary>Root of the run directories of jobs that name none; default <c>&lt;DataDirectory&gt;/output</c>.</summary>
+    /// <summary>Root of every job's run directory; default <c>&lt;DataDirectory&gt;/output</c>.</summary>
     public string? OutputRoot { get; set; }
+
+    /// <summary>The output root in force.</summary>
+    public string OutputRootOrDefault => OutputRoot ?? Path.Combine(DataDirectory, "output");
+
+    /// <summary>Folders besides <c>&lt;DataDirectory&gt;/input</c> that jobs may read their input from (<c>--input-root</c>, the share's <c>input/</c>).</summary>
+    public IList<string> InputRoots { get; } = [];
+
+    /// <summary>Every folder jobs may read their input from: <c>&lt;DataDirectory&gt;/input</c> and <see cref="InputRoots"/>.</summary>
+    public IReadOnlyList<string> AllInputRoots => [Path.Combine(DataDirectory, "input"), .. InputRoots];
 
     /// <summary>How long a dual-write secondary may run before it is abandoned (the job never waits longer); default 10 minutes.</summary>
     public TimeSpan SecondaryTimeout { get; set; } = TimeSpan.FromMinutes(10);
@@ -38,14 +47,28 @@ public interface IBackendProvider
     Task<IDataBackend> GetAsync(string name, CancellationToken cancellation);
 }
 
-/// <summary>Opens each backend once per silo (one embedded engine file can only be opened once) and closes them at shutdown.</summary>
+/// <summary>
+/// Opens each backend once per silo (one embedded engine file can only be opened once) and closes them at shutdown; a
+/// backend that failed to open is opened afresh on its next use, never kept broken.
+/// </summary>
 public sealed class BackendProvider(IOptions<BackendHostOptions> options) : IBackendProvider, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Task<IDataBackend>>> _open = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
-    public Task<IDataBackend> GetAsync(string name, CancellationToken cancellation) =>
-        _open.GetOrAdd(name, n => new Lazy<Task<IDataBackend>>(() => OpenAsync(n))).Value;
+    public async Task<IDataBackend> GetAsync(string name, CancellationToken cancellation)
+    {
+        var opening = _open.GetOrAdd(name, n => new Lazy<Task<IDataBackend>>(() => OpenAsync(n)));
+        try
+        {
+            return await opening.Value.WaitAsync(cancellation);
+        }
+        catch when (opening.Value.IsFaulted)
+        {
+            _open.TryRemove(KeyValuePair.Create(name, opening));
+            throw;
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -65,13 +88,17 @@ public sealed class BackendProvider(IOptions<BackendHostOptions> options) : IBac
 
     private Task<IDataBackend> OpenAsync(string name) => Open(name, options.Value, CancellationToken.None);
 
-    /// <summary>Opens the backend called <paramref name="name"/> (core, parquet, heavydb) as <paramref name="o"/> says.</summary>
+    /// <summary>The name under which <see cref="IBackendProvider"/> hands out the Parquet backend computing on the CPU only (gpu_enabled = false).</summary>
+    public const string ParquetOnCpu = "parquet@cpu";
+
+    /// <summary>Opens the backend called <paramref name="name"/> (core, parquet, parquet@cpu, heavydb) as <paramref name="o"/> says.</summary>
     public static async Task<IDataBackend> Open(string name, BackendHostOptions o, CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(o);
         return name switch
         {
             "parquet" => new ParquetBackend(new ParquetBackendOptions { DataDirectory = o.DataDirectory, Compute = o.Compute }),
+            ParquetOnCpu => new ParquetBackend(new ParquetBackendOptions { DataDirectory = o.DataDirectory, Compute = "cpu" }),
             "heavydb" => await HeavyDbBackend.OpenAsync(new HeavyDbOptions { DataDirectory = o.DataDirectory, Url = o.HeavyDbUrl }, cancellation),
             "core" => new InMemoryBackend(),
             _ => throw new ArgumentException($"unknown backend '{name}': expected core, parquet or heavydb"),

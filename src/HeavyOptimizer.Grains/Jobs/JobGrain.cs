@@ -1,4 +1,6 @@
 using HeavyOptimizer.Abstractions;
+using HeavyOptimizer.Backends;
+using HeavyOptimizer.Core.Data;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,12 +16,15 @@ public sealed class JobGrainState
 }
 
 /// <summary>
-/// One job: accepts it (idempotently), asks the controller for a route, runs it through <see cref="JobRunner"/> off the
-/// grain's turn, records the outcome with the controller and the day's registry. Status reads interleave with the work.
-/// A job found unfinished when its grain activates (its silo died, or handed it back at shutdown) starts again, as a
-/// new attempt on the route it already had; state writes are version-checked, so if an earlier attempt finished after
-/// all, this one stops and the outcome is recorded once. An unfinished job holds a durable reminder (the watchdog), so
-/// it is reactivated even when nobody asks after it; the reminder goes when the job finishes.
+/// One job: checks and accepts it (idempotently), asks the controller for a route, runs it through
+/// <see cref="JobRunner"/> off the grain's turn, records the outcome with the controller and the hour's registry.
+/// The run is owned: the grain keeps its task, every way it ends is recorded (Completed, Failed with its
+/// <see cref="FailureCause"/>, Cancelled), and deactivation waits for it to stop. A job found unfinished when its grain
+/// activates (its silo died, or handed it back at shutdown) starts again, as a new attempt on the route it already had;
+/// state writes are version-checked, so if an earlier attempt finished after all, this one stops and the outcome is
+/// recorded once. An unfinished job holds a durable reminder (the watchdog), registered before the job is
+/// acknowledged: its tick reactivates the job when nobody asks after it, and restarts the run when none is in flight.
+/// Status reads interleave with the work and show only what has been stored.
 /// </summary>
 public sealed partial class JobGrain(
     [PersistentState("job", "hopt")] IPersistentState<JobGrainState> state,
@@ -30,18 +35,30 @@ public sealed partial class JobGrain(
 {
     private const string WatchdogReminder = "watchdog";
 
+    /// <summary>How long deactivation waits for a run to stop.</summary>
+    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(10);
 
     private CancellationTokenSource? _cancellation;
+    private Task? _run;
+    private JobStatus? _visible;
     private JobProgress? _progress;
+    private DateTimeOffset? _lastProgressAt;
     private bool _handingBack;
+    private InputRoots? _roots;
+
+    private string JobId => this.GetPrimaryKeyString();
+
+    private InputRoots Roots => _roots ??= new InputRoots(options.Value.AllInputRoots);
+
+    private bool RunInFlight => _run is { IsCompleted: false };
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Status is { IsFinished: false })
+        _visible = state.State.Status;
+        if (_visible is { IsFinished: false })
         {
-            _cancellation = new CancellationTokenSource();
-            _ = RunAsync(_cancellation.Token);
+            StartRun();
         }
 
         return Task.CompletedTask;
@@ -50,62 +67,139 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (state.State.Status is { IsFinished: false } && _cancellation is not null)
+        if (RunInFlight && _cancellation is not null)
         {
             // Shutting down or rebalancing: stop the work and leave the job Running, so the next activation resumes it.
             _handingBack = true;
             await _cancellation.CancelAsync();
+            try
+            {
+                await _run!.WaitAsync(StopWait, cancellationToken);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                LogStopSlow(JobId, StopWait.TotalSeconds);
+            }
         }
     }
 
     /// <inheritdoc />
     public async Task<JobStatus> Submit(JobSpec spec)
     {
-        ArgumentNullException.ThrowIfNull(spec);
+        var normal = await ValidateAsync(spec);
         if (state.State.Status is { } existing)
         {
+            if (!existing.IsFinished)
+            {
+                // Acknowledged before, perhaps without its watchdog or run (a write failed half-way): make sure of both.
+                await this.RegisterOrUpdateReminder(WatchdogReminder, options.Value.Watchdog, options.Value.Watchdog);
+                if (!RunInFlight)
+                {
+                    StartRun();
+                }
+            }
+
             return existing;
         }
 
-        if (spec.PortfolioSize is < 2 or > 100)
-        {
-            throw new ArgumentException($"portfolio size {spec.PortfolioSize}: a job takes 2..100");
-        }
-
-        if (spec.BackendOverride is not (null or "heavydb" or "parquet"))
-        {
-            throw new ArgumentException($"backend '{spec.BackendOverride}': heavydb or parquet");
-        }
-
-        await SaveAsync(new JobStatus { JobId = this.GetPrimaryKeyString(), Spec = spec, State = JobState.Queued, SubmittedAt = time.GetUtcNow() });
         await this.RegisterOrUpdateReminder(WatchdogReminder, options.Value.Watchdog, options.Value.Watchdog);
-        _cancellation = new CancellationTokenSource();
-        _ = RunAsync(_cancellation.Token);
+        await SaveAsync(_ => new JobStatus { JobId = JobId, Spec = normal, State = JobState.Queued, SubmittedAt = time.GetUtcNow() });
+        if (normal.ReplayOf is { } original)
+        {
+            await NoteReplayOnAsync(original);
+        }
+
+        StartRun();
         return state.State.Status!;
     }
 
     /// <inheritdoc />
+    public Task Check(JobSpec spec) => ValidateAsync(spec);
+
+    /// <inheritdoc />
+    public async Task NoteReplay(string replayId)
+    {
+        if (state.State.Status is { } status && !status.Replays.Contains(replayId))
+        {
+            await SaveAsync(s => s with { Replays = [.. s.Replays, replayId] });
+        }
+    }
+
+    /// <inheritdoc />
     public Task<JobStatus?> GetStatus() => Task.FromResult(
-        state.State.Status is { State: JobState.Running } running && _progress is { } progress ? running with { Progress = progress } : state.State.Status);
+        _visible is { State: JobState.Running } running && RunInFlight
+            ? running with { Progress = _progress, LastProgressAt = _lastProgressAt }
+            : _visible);
 
     /// <inheritdoc />
     public async Task<JobStatus?> Cancel()
     {
-        if (state.State.Status is { IsFinished: false } && _cancellation is not null)
+        if (_visible is { IsFinished: false } && _cancellation is not null)
         {
             await _cancellation.CancelAsync();
         }
 
-        return state.State.Status;
+        return _visible;
     }
 
     /// <inheritdoc />
-    /// <remarks>Activating the grain already resumed an unfinished job; a finished one drops its watchdog.</remarks>
+    /// <remarks>Activating the grain resumed an unfinished job; a tick restarts one whose run is gone; a finished one drops its watchdog.</remarks>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (state.State.Status is null or { IsFinished: true })
         {
             await DropWatchdogAsync();
+        }
+        else if (!RunInFlight)
+        {
+            LogRestarted(JobId);
+            StartRun();
+        }
+    }
+
+    /// <summary>The request checked as <see cref="Submit"/> and <see cref="Check"/> take it: id, fields, input location, and the id not taken by another request.</summary>
+    private async Task<JobSpec> ValidateAsync(JobSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        JobRequests.ValidateId(JobId);
+        var normal = JobRequests.Normalize(spec);
+        if (normal.ReplayOf == JobId)
+        {
+            throw new InvalidJobException("replay_of", $"job {JobId} cannot replay itself");
+        }
+
+        if (state.State.Status is { } existing)
+        {
+            return existing.Spec == normal
+                ? normal
+                : throw new InvalidJobException("job_id",
+                    $"job {JobId} already exists with a different request (submitted {existing.SubmittedAt:u}, {existing.State}): choose another job id, or submit the identical request");
+        }
+
+        if (Uploads.KeyOf(normal.InputPath) is { } upload)
+        {
+            if (!await ClusterCalls.RetryAsync(GrainFactory.GetGrain<IUploadGrain>(upload).Exists, ClusterCalls.DefaultWindow))
+            {
+                throw new InvalidJobException("input", $"input {normal.InputPath}: no such upload in the cluster (upload the file first)");
+            }
+        }
+        else
+        {
+            Roots.Resolve(normal.InputPath);
+        }
+
+        return normal;
+    }
+
+    private async Task NoteReplayOnAsync(string original)
+    {
+        try
+        {
+            await ClusterCalls.RetryAsync(() => GrainFactory.GetGrain<IJobGrain>(original).NoteReplay(JobId), ClusterCalls.DefaultWindow);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogReplayNotNoted(JobId, original, e.Message);
         }
     }
 
@@ -117,58 +211,108 @@ public sealed partial class JobGrain(
         }
     }
 
+    /// <summary>Starts the run and keeps it: a fault that escapes it (a state write failing on its failure path) is logged, and the watchdog starts it again.</summary>
+    private void StartRun()
+    {
+        _handingBack = false;
+        _cancellation = new CancellationTokenSource();
+        _lastProgressAt = time.GetUtcNow();
+        _run = SuperviseAsync(_cancellation.Token);
+    }
+
+    private async Task SuperviseAsync(CancellationToken cancellation)
+    {
+        try
+        {
+            await RunAsync(cancellation);
+        }
+        catch (Exception e)
+        {
+            LogRunFaulted(JobId, Messages.OneLine(e.Message));
+        }
+    }
+
     private async Task RunAsync(CancellationToken cancellation)
     {
-        var jobId = this.GetPrimaryKeyString();
+        var jobId = JobId;
         var controller = GrainFactory.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
         var status = state.State.Status!;
         try
         {
-            var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterCalls.DefaultWindow, cancellation);
-            var route = status.Route
-                ?? (status.Spec.BackendOverride is { } only
-                    ? new Route(only, null, config.Version, false)
-                    : await ClusterCalls.RetryAsync(() => controller.RouteFor(jobId), ClusterCalls.DefaultWindow, cancellation));
-            var strict = config.StrictValidation;
-            status = status with { State = JobState.Running, Route = route, Attempts = status.Attempts + 1, StartedAt = time.GetUtcNow(), Silo = RuntimeIdentity };
-            if (!await SaveAsync(status))
+            var route = status.Route;
+            if (route is null)
+            {
+                var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterCalls.DefaultWindow, cancellation);
+                route = status.Spec.BackendOverride is { } only
+                    ? new Route(only, null, config.Version, false, config.Phase, config.TrafficPercentParquet, false, config.GpuEnabled, config.LogBackendPerformance)
+                    : await ClusterCalls.RetryAsync(() => controller.RouteFor(jobId), ClusterCalls.DefaultWindow, cancellation);
+            }
+
+            if (!await SaveAsync(s => s with { State = JobState.Running, Route = route, Attempts = s.Attempts + 1, StartedAt = time.GetUtcNow(), Silo = RuntimeIdentity }))
             {
                 return;
             }
 
+            status = state.State.Status!;
             LogStarted(jobId, route.Primary, route.Secondary ?? "none");
+            var spec = Uploads.KeyOf(status.Spec.InputPath) is null
+                ? status.Spec with { InputPath = Roots.Resolve(status.Spec.InputPath) }
+                : await Uploads.MaterializeAsync(status.Spec, GrainFactory, options.Value.DataDirectory, cancellation);
             var grains = GrainFactory;
-            var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, ct) => Backends.BackendGrain.Unflatten(
-                await ClusterCalls.RetryAsync(() => grains.GetGrain<IBackendGrain>(backend).ComputeMetrics(fingerprint), ClusterCalls.DefaultWindow, ct)));
-            var spec = await Uploads.MaterializeAsync(status.Spec, grains, options.Value.DataDirectory, cancellation);
-            var (result, report) = await Task.Run(() => runner.RunAsync(jobId, spec, route, strict, cancellation,
-                p => _progress = new JobProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction)), cancellation);
+            var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, gpu, ct) => Backends.BackendGrain.Unflatten(
+                await ClusterCalls.RetryAsync(() => grains.GetGrain<IBackendGrain>(BackendGrainKey(backend, gpu)).ComputeMetrics(fingerprint), ClusterCalls.DefaultWindow, ct)));
+            var run = await Task.Run(() => runner.RunAsync(jobId, spec, route, cancellation, p =>
+            {
+                _progress = new JobProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction);
+                _lastProgressAt = time.GetUtcNow();
+            }), cancellation);
+            if (route.LogPerformance)
+            {
+                foreach (var timings in new[] { run.Primary, run.Secondary }.OfType<BackendTimings>())
+                {
+                    LogPerformance(jobId, timings.Backend, timings.Ingest, timings.Load, timings.Search, timings.Metrics, timings.Total);
+                }
+            }
+
             // Recorded before the job is saved finished (the controller ignores a second outcome of one job), so a silo
             // dying in between costs a rerun, never the outcome.
-            await RecordAsync(controller, new JobOutcome(jobId, result.Backend, true, result.Seconds, report?.Passed,
-                report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, time.GetUtcNow()));
-            if (!await SaveAsync(status with { State = JobState.Completed, Result = result, Consistency = report, FinishedAt = time.GetUtcNow() }))
+            var report = run.Report;
+            await RecordAsync(controller, new JobOutcome(jobId, run.Result.Backend, true, run.Result.Seconds, report?.Passed,
+                report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, time.GetUtcNow(), null, route));
+            if (await SaveAsync(s => s with { State = JobState.Completed, Result = run.Result, Consistency = report, FinishedAt = time.GetUtcNow() }))
             {
-                return;
+                LogCompleted(jobId, run.Result.Backend, run.Result.BestFitness, report?.Summary ?? "not mirrored");
             }
-
-            LogCompleted(jobId, result.Backend, result.BestFitness, report?.Passed);
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             if (!_handingBack)
             {
-                await SaveAsync(status with { State = JobState.Cancelled, FinishedAt = time.GetUtcNow() });
+                await SaveAsync(s => s with { State = JobState.Cancelled, Cause = FailureCause.Cancelled, FinishedAt = time.GetUtcNow() });
             }
         }
         catch (Exception e)
         {
-            LogFailed(jobId, e.Message);
-            var seconds = (time.GetUtcNow() - (status.StartedAt ?? status.SubmittedAt)).TotalSeconds;
-            await RecordAsync(controller, new JobOutcome(jobId, status.Route?.Primary ?? "unrouted", false, seconds, null, null, time.GetUtcNow()));
-            await SaveAsync(status with { State = JobState.Failed, Error = e.Message, FinishedAt = time.GetUtcNow() });
+            var cause = CauseOf(e);
+            var message = Messages.OneLine(e.Message);
+            LogFailed(jobId, cause.ToString().ToLowerInvariant(), message);
+            var current = state.State.Status!;
+            var seconds = (time.GetUtcNow() - (current.StartedAt ?? current.SubmittedAt)).TotalSeconds;
+            await RecordAsync(controller, new JobOutcome(jobId, current.Route?.Primary ?? "unrouted", false, seconds, null, null, time.GetUtcNow(), cause, current.Route));
+            await SaveAsync(s => s with { State = JobState.Failed, Error = message, Cause = cause, FinishedAt = time.GetUtcNow() });
         }
     }
+
+    /// <summary>The backend grain that computes <paramref name="backend"/>'s metrics: Parquet's CPU-only one when the GPU is disabled.</summary>
+    private static string BackendGrainKey(string backend, bool gpu) => backend == "parquet" && !gpu ? BackendProvider.ParquetOnCpu : backend;
+
+    /// <summary>Whose fault <paramref name="e"/> is: the request's input, a backend, or the cluster itself.</summary>
+    internal static FailureCause CauseOf(Exception e) => e switch
+    {
+        DatasetException or InvalidJobException => FailureCause.Input,
+        BackendException => FailureCause.Backend,
+        _ => FailureCause.Internal,
+    };
 
     /// <summary>Reports an outcome to the controller; a controller out of reach costs the statistic, not the job.</summary>
     private async Task RecordAsync(IMigrationControllerGrain controller, JobOutcome outcome)
@@ -183,10 +327,14 @@ public sealed partial class JobGrain(
         }
     }
 
-    /// <summary>Writes the job; false when another attempt changed it first (its version moved on), which then stands.</summary>
-    private async Task<bool> SaveAsync(JobStatus status)
+    /// <summary>
+    /// Writes the job changed by <paramref name="update"/> (applied to the job as stored, so concurrent notes are kept);
+    /// readers see it only once stored. False when another attempt changed it first (its version moved on), which then stands.
+    /// </summary>
+    private async Task<bool> SaveAsync(Func<JobStatus, JobStatus> update)
     {
         var previous = state.State.Status;
+        var status = update(previous!);
         state.State.Status = status;
         try
         {
@@ -194,11 +342,17 @@ public sealed partial class JobGrain(
         }
         catch (Orleans.Storage.InconsistentStateException)
         {
-            state.State.Status = previous;
             await state.ReadStateAsync();
+            _visible = state.State.Status;
             return false;
         }
+        catch
+        {
+            state.State.Status = previous;
+            throw;
+        }
 
+        _visible = status;
         var registry = GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(status.SubmittedAt));
         await ClusterCalls.RetryAsync(() => registry.Upsert(status), ClusterCalls.DefaultWindow);
         if (status.IsFinished)
@@ -221,7 +375,10 @@ public sealed partial class JobGrain(
     private partial void LogStarted(string jobId, string primary, string secondary);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Completed job {JobId} on backend {Backend}: best fitness {Fitness}, consistency {Consistency}")]
-    private partial void LogCompleted(string jobId, string backend, double fitness, bool? consistency);
+    private partial void LogCompleted(string jobId, string backend, double fitness, string consistency);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Backend performance of job {JobId} on {Backend}: ingest {Ingest:F3} s, load {Load:F3} s, search {Search:F3} s, metrics {Metrics:F3} s, total {Total:F3} s")]
+    private partial void LogPerformance(string jobId, string backend, double ingest, double load, double search, double metrics, double total);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} finished but its watchdog reminder stays until its next tick: {Reason}")]
     private partial void LogWatchdogKept(string jobId, string reason);
@@ -229,8 +386,20 @@ public sealed partial class JobGrain(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its outcome could not reach the migration controller: {Reason}")]
     private partial void LogOutcomeLost(string jobId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed: {Reason}")]
-    private partial void LogFailed(string jobId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} replays {Original}, which could not be told so: {Reason}")]
+    private partial void LogReplayNotNoted(string jobId, string original, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} had no run in flight: the watchdog started it again")]
+    private partial void LogRestarted(string jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its run did not stop within {Seconds} s of deactivation")]
+    private partial void LogStopSlow(string jobId, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: its run ended without recording an end ({Reason}); the watchdog will start it again")]
+    private partial void LogRunFaulted(string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed ({Cause}): {Reason}")]
+    private partial void LogFailed(string jobId, string cause, string reason);
 }
 
 /// <summary>One hour's jobs by id; the queryable index replay, health and the dashboard use.</summary>

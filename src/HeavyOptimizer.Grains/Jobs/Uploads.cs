@@ -39,11 +39,32 @@ public sealed class UploadGrain([PersistentState("upload", "hopt")] IPersistentS
 
     /// <inheritdoc />
     public Task<byte[]?> Read() => Task.FromResult(state.State.Content);
+
+    /// <inheritdoc />
+    public Task<bool> Exists() => Task.FromResult(state.State.Content is not null);
 }
 
 /// <summary>Turns an <c>upload:&lt;sha256&gt;</c> input into a file on the silo running the job.</summary>
 public static class Uploads
 {
+    /// <summary>
+    /// The upload key an input names (<c>upload:&lt;sha256&gt;</c>), or null when it is a path; an
+    /// <see cref="InvalidJobException"/> when it names an upload by something that is not a SHA-256.
+    /// </summary>
+    public static string? KeyOf(string input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!input.StartsWith(IUploadGrain.Scheme, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var key = input[IUploadGrain.Scheme.Length..];
+        return key.Length == 64 && key.All(char.IsAsciiHexDigitLower)
+            ? key
+            : throw new InvalidJobException("input", $"input '{input}': an upload is named upload:<64 lower-case hex digits of its SHA-256>");
+    }
+
     /// <summary>
     /// <paramref name="spec"/> itself when its input is a path; otherwise the spec with its input written (once, complete,
     /// then renamed into place) to <c>&lt;dataDirectory&gt;/uploads/&lt;sha256&gt;.csv</c>.
@@ -52,17 +73,16 @@ public static class Uploads
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(grains);
-        if (!spec.InputPath.StartsWith(IUploadGrain.Scheme, StringComparison.Ordinal))
+        if (KeyOf(spec.InputPath) is not { } key)
         {
             return spec;
         }
 
-        var key = spec.InputPath[IUploadGrain.Scheme.Length..];
         var path = Path.Combine(dataDirectory, "uploads", $"{key}.csv");
         if (!File.Exists(path))
         {
             var content = await ClusterCalls.RetryAsync(grains.GetGrain<IUploadGrain>(key).Read, ClusterCalls.DefaultWindow, cancellation)
-                          ?? throw new FileNotFoundException($"input {spec.InputPath}: no such upload in the cluster");
+                          ?? throw new InvalidJobException("input", $"input {spec.InputPath}: no such upload in the cluster");
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             var partial = $"{path}.{Guid.NewGuid():N}.partial";
             await File.WriteAllBytesAsync(partial, content, cancellation);

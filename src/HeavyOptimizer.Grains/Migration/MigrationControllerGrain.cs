@@ -1,66 +1,113 @@
 using HeavyOptimizer.Abstractions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 
 namespace HeavyOptimizer.Grains.Migration;
 
-/// <summary>The controller grain: <see cref="MigrationPolicy"/> over persistent state, written after every change.</summary>
-public sealed class MigrationControllerGrain(
+/// <summary>
+/// The controller grain: <see cref="MigrationPolicy"/> over persistent state. A change is made to a copy of the state,
+/// which is swapped in only once it is stored, so a failed write leaves the settings in force as they were; reads
+/// interleave. Every change of the settings is logged by this silo with its words for the runbook's greps.
+/// </summary>
+public sealed partial class MigrationControllerGrain(
     [PersistentState("migration", "hopt")] IPersistentState<MigrationControllerState> state,
     IOptions<MigrationPolicyOptions> options,
-    TimeProvider time) : Grain, IMigrationControllerGrain
+    TimeProvider time,
+    ILogger<MigrationControllerGrain> logger) : Grain, IMigrationControllerGrain
 {
-    private MigrationPolicy Policy => new(state.State, options.Value, time);
+    private MigrationPolicy Current => new(state.State, options.Value, time);
 
     /// <inheritdoc />
     public Task<MigrationConfig> GetConfig() => Task.FromResult(state.State.Config);
 
     /// <inheritdoc />
-    public Task<Route> RouteFor(string jobId) => Task.FromResult(Policy.RouteFor(jobId));
+    public Task<Route> RouteFor(string jobId) => Task.FromResult(Current.RouteFor(jobId));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why) => Save(p => p.SetPhase(phase, force, who, why));
+    public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why) => Change(p => p.SetPhase(phase, force, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> Import(MigrationConfig config, bool force, string who, string why) => Save(p => p.Import(config, force, who, why));
+    public async Task<ImportOutcome> ImportIni(string ini, bool force, bool allowUnknown, string who, string why)
+    {
+        ImportOutcome? outcome = null;
+        await Change(p => (outcome = p.Import(ini, force, allowUnknown, who, why)).Entry);
+        return outcome!;
+    }
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetTraffic(int percent, string who, string why) => Save(p => p.SetTraffic(percent, who, why));
+    public Task<AuditEntry> SetTraffic(int percent, string who, string why) => Change(p => p.SetTraffic(percent, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetDualWrite(bool on, string who, string why) => Save(p => p.SetDualWrite(on, who, why));
+    public Task<AuditEntry> SetDualWrite(bool on, string who, string why) => Change(p => p.SetDualWrite(on, who, why));
+
+    /// <inheritdoc />
+    public Task<AuditEntry> SetValidation(bool on, bool? strict, string who, string why) => Change(p => p.SetValidation(on, strict, who, why));
 
     /// <inheritdoc />
     public Task<AuditEntry> SetBackendDisabled(string backend, bool disabled, string who, string why) =>
-        Save(p => p.SetBackendDisabled(backend, disabled, who, why));
+        Change(p => p.SetBackendDisabled(backend, disabled, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> Checkpoint(string name, string who, string why) => Save(p => p.Checkpoint(name, who, why));
+    public Task<AuditEntry> Checkpoint(string name, bool replace, string who, string why) => Change(p => p.Checkpoint(name, replace, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> RollbackTo(string name, string who, string why) => Save(p => p.RollbackTo(name, who, why));
+    public Task<AuditEntry> RollbackTo(string name, bool force, string who, string why) => Change(p => p.RollbackTo(name, force, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> EmergencyRollback(string who, string why) => Save(p => p.EmergencyRollback(who, why));
+    public Task<AuditEntry> EmergencyRollback(string who, string why) => Change(p => p.EmergencyRollback(who, why));
 
     /// <inheritdoc />
     public async Task<AuditEntry?> Record(JobOutcome outcome)
     {
-        var rollback = Policy.Record(outcome);
-        await state.WriteStateAsync();
+        AuditEntry? rollback = null;
+        await ChangeAsync(p => rollback = p.Record(outcome));
         return rollback;
     }
 
     /// <inheritdoc />
-    public Task<MigrationStatus> GetStatus(int auditEntries) => Task.FromResult(Policy.Status(auditEntries));
+    public Task<MigrationStatus> GetStatus(int auditEntries) => Task.FromResult(Current.Status(auditEntries));
 
     /// <inheritdoc />
     public Task<IReadOnlyList<AuditEntry>> GetAudit() => Task.FromResult<IReadOnlyList<AuditEntry>>(state.State.Audit.ToList());
 
-    private async Task<AuditEntry> Save(Func<MigrationPolicy, AuditEntry> change)
+    private async Task<AuditEntry> Change(Func<MigrationPolicy, AuditEntry> change) => (await ChangeAsync(change))!;
+
+    /// <summary>Applies <paramref name="change"/> to a copy, stores it, swaps it in, then logs what it audited.</summary>
+    private async Task<AuditEntry?> ChangeAsync(Func<MigrationPolicy, AuditEntry?> change)
     {
-        var entry = change(Policy);
-        await state.WriteStateAsync();
+        var previous = state.State;
+        var next = previous.Clone();
+        var entry = change(new MigrationPolicy(next, options.Value, time));
+        state.State = next;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = previous;
+            throw;
+        }
+
+        if (entry is not null)
+        {
+            if (entry.Who == "controller")
+            {
+                LogAutomaticRollback(entry.Sequence, entry.Why, MigrationLog.Diff(entry.Before, entry.After), MigrationLog.Describe(entry.After));
+            }
+            else
+            {
+                LogChange(entry.Sequence, entry.Action, entry.Who, entry.Why, MigrationLog.Diff(entry.Before, entry.After), MigrationLog.Describe(entry.After));
+            }
+        }
+
         return entry;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Migration change #{Sequence} {Action} by {Who} ({Why}): {Changes}. Now: {Settings}")]
+    private partial void LogChange(long sequence, string action, string who, string why, string changes, string settings);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Migration change #{Sequence} automatic rollback by the controller, trigger: {Trigger}: {Changes}. Now: {Settings}")]
+    private partial void LogAutomaticRollback(long sequence, string trigger, string changes, string settings);
 }

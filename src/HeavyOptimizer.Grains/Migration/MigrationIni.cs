@@ -6,21 +6,41 @@ namespace HeavyOptimizer.Grains.Migration;
 
 /// <summary>
 /// The operators' <c>production_config.ini</c> shape (SPEC section 9), for import and export: operators keep their
-/// habits, the controller's state stays the source of truth. Unknown keys are kept out (and reported), bad values are
-/// errors naming the line.
+/// habits, the controller's state stays the source of truth. An import is read as one target state: the phase the
+/// file names brings that phase's settings (<see cref="PhaseMachine.Enter"/>), every key the file states overrides
+/// them, keys it leaves out keep today's values; the result is then checked whole by the controller. Every key lives
+/// in its section; an unknown key or section, a key twice, a key in the wrong section, a missing section or a bad value
+/// is an error naming the line, and nothing is applied.
 /// </summary>
 public static class MigrationIni
 {
+    private const string SystemSection = "SYSTEM";
+    private const string MigrationSection = "MIGRATION";
+
+    /// <summary>Keys the legacy processor read that mean nothing in the cluster: accepted, reported, never applied.</summary>
+    private static readonly Dictionary<string, (string Section, string Why)> Legacy = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["track_migration_metrics"] = (MigrationSection, "the controller always keeps its window of outcomes; it is what the automatic rollback reads"),
+        ["deployment_environment"] = (MigrationSection, "there is no blue/green workflow pair to switch: the phase and the primary backend say where jobs run"),
+    };
+
+    private static readonly string[] Keys =
+    [
+        "data_backend", "migration_phase", "gpu_enabled", "enable_dual_write", "primary_backend", "secondary_backend",
+        "validation_enabled", "rollback_on_validation_failure", "traffic_percentage_parquet", "enable_strict_validation",
+        "log_backend_performance",
+    ];
+
     /// <summary>Writes <paramref name="config"/> in the legacy ini shape.</summary>
     public static string Export(MigrationConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
         var ini = new StringBuilder();
-        ini.Append("[SYSTEM]\n");
-        ini.Append(CultureInfo.InvariantCulture, $"DATA_BACKEND = {DataBackend(config)}\n");
-        ini.Append(CultureInfo.InvariantCulture, $"migration_phase = {MigrationPolicy.Name(config.Phase)}\n");
+        ini.Append(CultureInfo.InvariantCulture, $"[{SystemSection}]\n");
+        ini.Append(CultureInfo.InvariantCulture, $"DATA_BACKEND = {PhaseMachine.DataBackend(config)}\n");
+        ini.Append(CultureInfo.InvariantCulture, $"migration_phase = {MigrationPhases.Name(config.Phase)}\n");
         ini.Append(CultureInfo.InvariantCulture, $"gpu_enabled = {Bool(config.GpuEnabled)}\n\n");
-        ini.Append("[MIGRATION]\n");
+        ini.Append(CultureInfo.InvariantCulture, $"[{MigrationSection}]\n");
         ini.Append(CultureInfo.InvariantCulture, $"enable_dual_write = {Bool(config.DualWrite)}\n");
         ini.Append(CultureInfo.InvariantCulture, $"primary_backend = {config.PrimaryBackend}\n");
         ini.Append(CultureInfo.InvariantCulture, $"secondary_backend = {config.SecondaryBackend}\n");
@@ -28,30 +48,89 @@ public static class MigrationIni
         ini.Append(CultureInfo.InvariantCulture, $"rollback_on_validation_failure = {Bool(config.RollbackOnValidationFailure)}\n");
         ini.Append(CultureInfo.InvariantCulture, $"traffic_percentage_parquet = {config.TrafficPercentParquet}\n");
         ini.Append(CultureInfo.InvariantCulture, $"enable_strict_validation = {Bool(config.StrictValidation)}\n");
-        ini.Append(CultureInfo.InvariantCulture, $"track_migration_metrics = {Bool(config.TrackMigrationMetrics)}\n");
         ini.Append(CultureInfo.InvariantCulture, $"log_backend_performance = {Bool(config.LogBackendPerformance)}\n");
-        ini.Append(CultureInfo.InvariantCulture, $"deployment_environment = {config.DeploymentEnvironment}\n");
         return ini.ToString();
     }
 
     /// <summary>
-    /// Reads the settings an ini file states over <paramref name="current"/> (keys it leaves out keep their values);
-    /// <paramref name="ignored"/> lists keys that are not migration settings.
+    /// The settings <paramref name="text"/> asks for, starting from <paramref name="current"/>; <paramref name="notes"/>
+    /// says which keys were recognised but have no effect (and, with <paramref name="allowUnknown"/>, which were
+    /// unknown and skipped). Throws <see cref="FormatException"/> naming the line of the first problem.
     /// </summary>
-    public static MigrationConfig Import(string text, MigrationConfig current, out IReadOnlyList<string> ignored)
+    public static MigrationConfig Target(string text, MigrationConfig current, bool allowUnknown, out IReadOnlyList<string> notes)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(current);
-        var config = current;
-        var skipped = new List<string>();
-        string? dataBackend = null;
+        var (values, found) = Read(text, allowUnknown, out notes);
+        foreach (var section in new[] { SystemSection, MigrationSection }.Where(s => !found.Contains(s)))
+        {
+            throw new FormatException($"no [{section}] section: a production_config.ini has [{SystemSection}] and [{MigrationSection}]");
+        }
+
+        string Value(string key) => values[key].Value;
+        string Where(string key) => $"line {values[key].Line}, {key}";
+        var phase = values.ContainsKey("migration_phase") ? Phase(Value("migration_phase"), Where("migration_phase")) : current.Phase;
+        var config = phase == current.Phase ? current : PhaseMachine.Enter(current, phase);
+        foreach (var key in values.Keys)
+        {
+            config = key switch
+            {
+                "gpu_enabled" => config with { GpuEnabled = Bool(Value(key), Where(key)) },
+                "enable_dual_write" => config with { DualWrite = Bool(Value(key), Where(key)) },
+                "primary_backend" => config with { PrimaryBackend = Backend(Value(key), Where(key)) },
+                "secondary_backend" => config with { SecondaryBackend = Backend(Value(key), Where(key)) },
+                "validation_enabled" => config with { ValidationEnabled = Bool(Value(key), Where(key)) },
+                "rollback_on_validation_failure" => config with { RollbackOnValidationFailure = Bool(Value(key), Where(key)) },
+                "traffic_percentage_parquet" => config with { TrafficPercentParquet = Percent(Value(key), Where(key)) },
+                "enable_strict_validation" => config with { StrictValidation = Bool(Value(key), Where(key)) },
+                "log_backend_performance" => config with { LogBackendPerformance = Bool(Value(key), Where(key)) },
+                _ => config,
+            };
+        }
+
+        // DATA_BACKEND is derived (where most results come from); when the file states it, it must agree.
+        if (values.ContainsKey("data_backend"))
+        {
+            var stated = Backend(Value("data_backend"), Where("data_backend"));
+            if (stated != PhaseMachine.DataBackend(config))
+            {
+                throw new FormatException($"{Where("data_backend")}: DATA_BACKEND = {stated} contradicts the rest of the file, which sends jobs to {PhaseMachine.DataBackend(config)} " +
+                                          $"({MigrationPhases.Name(config.Phase)}, primary {config.PrimaryBackend}, traffic {config.TrafficPercentParquet} %)");
+            }
+        }
+
+        return config;
+    }
+
+    private static (Dictionary<string, (string Value, int Line)> Values, HashSet<string> Sections) Read(string text, bool allowUnknown, out IReadOnlyList<string> notes)
+    {
+        var values = new Dictionary<string, (string, int)>(StringComparer.Ordinal);
+        var sections = new HashSet<string>(StringComparer.Ordinal);
+        var said = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        string? section = null;
         var lineNumber = 0;
         foreach (var raw in text.Split('\n'))
         {
             lineNumber++;
             var line = StripComment(raw).Trim();
-            if (line.Length == 0 || line.StartsWith('['))
+            if (line.Length == 0)
             {
+                continue;
+            }
+
+            if (line.StartsWith('['))
+            {
+                section = line.EndsWith(']') ? line[1..^1].Trim().ToUpperInvariant() : throw new FormatException($"line {lineNumber}: '{raw.Trim()}' is not a [SECTION] header");
+                if (section is not (SystemSection or MigrationSection))
+                {
+                    Unknown(allowUnknown, said, $"line {lineNumber}: unknown section [{section}] (the file has [{SystemSection}] and [{MigrationSection}])");
+                }
+                else if (!sections.Add(section))
+                {
+                    throw new FormatException($"line {lineNumber}: section [{section}] appears twice");
+                }
+
                 continue;
             }
 
@@ -61,56 +140,58 @@ public static class MigrationIni
                 throw new FormatException($"line {lineNumber}: '{raw.Trim()}' is not KEY = VALUE");
             }
 
-            var key = line[..equals].Trim();
+            var key = line[..equals].Trim().ToLowerInvariant();
             var value = line[(equals + 1)..].Trim();
-            string Where() => $"line {lineNumber}, {key}";
-            config = key.ToLowerInvariant() switch
+            if (section is not (SystemSection or MigrationSection))
             {
-                "data_backend" => Remember(ref dataBackend, Backend(value, Where()), config),
-                "migration_phase" => config with { Phase = Phase(value, Where()) },
-                "gpu_enabled" => config with { GpuEnabled = Bool(value, Where()) },
-                "enable_dual_write" => config with { DualWrite = Bool(value, Where()) },
-                "primary_backend" => config with { PrimaryBackend = Backend(value, Where()) },
-                "secondary_backend" => config with { SecondaryBackend = Backend(value, Where()) },
-                "validation_enabled" => config with { ValidationEnabled = Bool(value, Where()) },
-                "rollback_on_validation_failure" => config with { RollbackOnValidationFailure = Bool(value, Where()) },
-                "traffic_percentage_parquet" => config with { TrafficPercentParquet = Percent(value, Where()) },
-                "enable_strict_validation" => config with { StrictValidation = Bool(value, Where()) },
-                "track_migration_metrics" => config with { TrackMigrationMetrics = Bool(value, Where()) },
-                "log_backend_performance" => config with { LogBackendPerformance = Bool(value, Where()) },
-                "deployment_environment" => config with { DeploymentEnvironment = value is "blue" or "green" ? value : throw new FormatException($"{Where()}: '{value}' is not blue or green") },
-                _ => Skip(skipped, $"line {lineNumber}: {key}", config),
-            };
+                if (section is null)
+                {
+                    throw new FormatException($"line {lineNumber}: {key} comes before any section");
+                }
+
+                continue;
+            }
+
+            var home = Legacy.TryGetValue(key, out var legacy) ? legacy.Section
+                : Keys.Contains(key) ? (key is "data_backend" or "migration_phase" or "gpu_enabled" ? SystemSection : MigrationSection)
+                : null;
+            if (home is null)
+            {
+                Unknown(allowUnknown, said, $"line {lineNumber}: unknown key {key} in [{section}]");
+                continue;
+            }
+
+            if (home != section)
+            {
+                throw new FormatException($"line {lineNumber}: {key} belongs in [{home}], not [{section}]");
+            }
+
+            if (!seen.Add(key))
+            {
+                throw new FormatException($"line {lineNumber}: {key} is set twice");
+            }
+
+            if (legacy.Why is not null)
+            {
+                said.Add($"line {lineNumber}: {key} is a legacy setting with no effect in the cluster ({legacy.Why})");
+                continue;
+            }
+
+            values[key] = (value, lineNumber);
         }
 
-        // DATA_BACKEND names where jobs go outside dual-write; it is the primary unless the file says otherwise.
-        if (dataBackend is not null && !text.Contains("primary_backend", StringComparison.OrdinalIgnoreCase))
+        notes = said;
+        return (values, sections);
+    }
+
+    private static void Unknown(bool allowUnknown, List<string> notes, string what)
+    {
+        if (!allowUnknown)
         {
-            config = config with { PrimaryBackend = dataBackend };
+            throw new FormatException($"{what}; nothing was applied (--allow-unknown skips unknown keys and sections)");
         }
 
-        ignored = skipped;
-        return config;
-    }
-
-    private static string DataBackend(MigrationConfig c) => c.Phase switch
-    {
-        MigrationPhase.ParquetOnly => "parquet",
-        MigrationPhase.CutOver when c.TrafficPercentParquet == 100 => "parquet",
-        MigrationPhase.HeavyDbOnly => "heavydb",
-        _ => c.PrimaryBackend,
-    };
-
-    private static MigrationConfig Remember(ref string? slot, string value, MigrationConfig config)
-    {
-        slot = value;
-        return config;
-    }
-
-    private static MigrationConfig Skip(List<string> skipped, string what, MigrationConfig config)
-    {
-        skipped.Add(what);
-        return config;
+        notes.Add($"{what}: skipped");
     }
 
     private static string StripComment(string line)
@@ -129,7 +210,7 @@ public static class MigrationIni
     };
 
     private static string Backend(string value, string where) =>
-        value.ToLowerInvariant() is "heavydb" or "parquet" ? value.ToLowerInvariant() : throw new FormatException($"{where}: '{value}' is not heavydb or parquet");
+        value.ToLowerInvariant() is MigrationPolicy.HeavyDb or MigrationPolicy.Parquet ? value.ToLowerInvariant() : throw new FormatException($"{where}: '{value}' is not heavydb or parquet");
 
     private static int Percent(string value, string where) =>
         int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) && p is >= 0 and <= 100

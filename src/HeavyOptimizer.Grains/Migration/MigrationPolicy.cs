@@ -1,21 +1,31 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.RegularExpressions;
 using HeavyOptimizer.Abstractions;
 
 namespace HeavyOptimizer.Grains.Migration;
 
 /// <summary>
-/// The migration controller's rules, free of Orleans so they can be tested directly: routing, guarded changes with an
-/// append-only audit, checkpoints and rollbacks, the sliding window of job outcomes and the automatic rollback
-/// triggers. The grain persists <see cref="State"/> after every call that changes it.
+/// The migration controller's rules, free of Orleans so they can be tested directly: routing; every change of the
+/// settings goes through <see cref="Apply"/>, which checks the target is consistent (<see cref="PhaseMachine.Inconsistency"/>)
+/// and that the phase move is allowed (<see cref="PhaseMachine.Classify"/> plus the window's guards) and appends the
+/// audit entry; checkpoints and rollbacks; the window of job outcomes since the last phase change, and the automatic
+/// rollback triggers, which count backend failures only. The grain persists <see cref="State"/> after every call that
+/// changes it.
 /// </summary>
-public sealed class MigrationPolicy(MigrationControllerState state, MigrationPolicyOptions options, TimeProvider time)
+public sealed partial class MigrationPolicy(MigrationControllerState state, MigrationPolicyOptions options, TimeProvider time)
 {
     /// <summary>Backend names.</summary>
     public const string HeavyDb = "heavydb";
 
     /// <summary>Backend names.</summary>
     public const string Parquet = "parquet";
+
+    /// <summary>The name <see cref="RollbackTo"/> takes for the last-known-good settings.</summary>
+    public const string LastKnownGood = "last-known-good";
+
+    /// <summary>Job ids kept to recognise a job's second outcome (a rerun after its silo died between record and save).</summary>
+    private const int RememberedJobs = 1000;
 
     /// <summary>The state the rules act on.</summary>
     public MigrationControllerState State { get; } = state;
@@ -33,8 +43,7 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
             MigrationPhase.HeavyDbOnly => HeavyDb,
             MigrationPhase.DualWrite => c.PrimaryBackend,
             MigrationPhase.CutOver => Bucket(jobId) < c.TrafficPercentParquet ? Parquet : HeavyDb,
-            MigrationPhase.ParquetOnly => Parquet,
-            _ => HeavyDb,
+            _ => Parquet,
         };
         var other = primary == Parquet ? HeavyDb : Parquet;
         if (c.DisabledBackends.Contains(primary) && !c.DisabledBackends.Contains(other))
@@ -43,51 +52,48 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
         }
 
         var mirrored = c.DualWrite && c.Phase is MigrationPhase.DualWrite or MigrationPhase.CutOver && !c.DisabledBackends.Contains(other);
-        return new Route(primary, mirrored ? other : null, c.Version, mirrored && c.ValidationEnabled);
+        return new Route(primary, mirrored ? other : null, c.Version, mirrored && c.ValidationEnabled, c.Phase, c.TrafficPercentParquet,
+            mirrored && c.ValidationEnabled && c.StrictValidation, c.GpuEnabled, c.LogBackendPerformance);
     }
 
     /// <summary>0..99 from the job id, the same on every machine and runtime.</summary>
     public static int Bucket(string jobId) =>
         (int)(BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(jobId)), 0) % 100);
 
-    /// <summary>Moves to <paramref name="phase"/> with the settings the runbook pairs with it; guarded unless forced.</summary>
-    public AuditEntry SetPhase(MigrationPhase phase, bool force, string who, string why)
-    {
-        if (!force)
-        {
-            Guard(phase);
-        }
+    /// <summary>Moves to <paramref name="phase"/> with the settings the runbook pairs with it (<see cref="PhaseMachine.Enter"/>).</summary>
+    public AuditEntry SetPhase(MigrationPhase phase, bool force, string who, string why) =>
+        Apply(PhaseMachine.Enter(State.Config, phase), force, $"phase {Name(phase)}", who, why);
 
-        return Change(force ? $"phase {Name(phase)} (forced)" : $"phase {Name(phase)}", who, why, c => phase switch
-        {
-            MigrationPhase.HeavyDbOnly => c with { Phase = phase, PrimaryBackend = HeavyDb, DualWrite = false, TrafficPercentParquet = 0 },
-            MigrationPhase.DualWrite => c with { Phase = phase, PrimaryBackend = HeavyDb, SecondaryBackend = Parquet, DualWrite = true },
-            MigrationPhase.CutOver => c with { Phase = phase },
-            _ => c with { Phase = phase, PrimaryBackend = Parquet, SecondaryBackend = HeavyDb, TrafficPercentParquet = 100 },
-        });
+    /// <summary>
+    /// Applies an ini file in the operators' shape as one target state (<see cref="MigrationIni.Target"/>): all of it
+    /// or, when anything is wrong with it, nothing.
+    /// </summary>
+    public ImportOutcome Import(string ini, bool force, bool allowUnknown, string who, string why)
+    {
+        var target = MigrationIni.Target(ini, State.Config, allowUnknown, out var notes);
+        return new ImportOutcome(Apply(target, force, "import settings", who, why), notes);
     }
 
-    /// <summary>Replaces the settings with imported ones (e.g. from the operators' ini); a phase change is guarded unless forced.</summary>
-    public AuditEntry Import(MigrationConfig imported, bool force, string who, string why)
+    /// <summary>Sets the share of jobs routed to Parquet; only in cut_over.</summary>
+    public AuditEntry SetTraffic(int percent, string who, string why)
     {
-        ArgumentNullException.ThrowIfNull(imported);
-        if (!force && imported.Phase != State.Config.Phase)
+        if (percent is < 0 or > 100)
         {
-            Guard(imported.Phase);
+            throw new ArgumentException($"traffic {percent}: a percentage, 0..100");
         }
 
-        return Change(force ? "import settings (forced)" : "import settings", who, why, c => imported with { Version = c.Version });
+        return Apply(State.Config with { TrafficPercentParquet = percent }, false, $"traffic {percent}", who, why,
+            PhaseMachine.OnlyIn(State.Config, "traffic"));
     }
 
-    /// <summary>Sets the share of jobs routed to Parquet in cut-over.</summary>
-    public AuditEntry SetTraffic(int percent, string who, string why) =>
-        percent is < 0 or > 100
-            ? throw new ArgumentOutOfRangeException(nameof(percent), percent, "traffic is a percentage, 0..100")
-            : Change($"traffic {percent}", who, why, c => c with { TrafficPercentParquet = percent });
-
-    /// <summary>Turns dual-write on or off.</summary>
+    /// <summary>Turns mirroring to the secondary on or off; only in cut_over (dual_write always mirrors, the others never).</summary>
     public AuditEntry SetDualWrite(bool on, string who, string why) =>
-        Change($"dual-write {(on ? "on" : "off")}", who, why, c => c with { DualWrite = on });
+        Apply(State.Config with { DualWrite = on }, false, $"dual-write {OnOff(on)}", who, why, PhaseMachine.OnlyIn(State.Config, "dual-write"));
+
+    /// <summary>Turns the comparison of dual-write jobs on or off, and its strict mode (null: unchanged).</summary>
+    public AuditEntry SetValidation(bool on, bool? strict, string who, string why) =>
+        Apply(State.Config with { ValidationEnabled = on, StrictValidation = strict ?? State.Config.StrictValidation }, false,
+            $"validation {OnOff(on)}{(strict is { } s ? $", strict {OnOff(s)}" : string.Empty)}", who, why);
 
     /// <summary>Takes a backend out of (or back into) service.</summary>
     public AuditEntry SetBackendDisabled(string backend, bool disabled, string who, string why)
@@ -97,127 +103,217 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
             throw new ArgumentException($"unknown backend '{backend}': heavydb or parquet");
         }
 
-        return Change($"{(disabled ? "disable" : "enable")} {backend}", who, why, c => c with
+        return Apply(State.Config with
         {
-            DisabledBackends = disabled ? c.DisabledBackends.Append(backend).Distinct().ToArray() : c.DisabledBackends.Where(b => b != backend).ToArray(),
-        });
+            DisabledBackends = disabled ? State.Config.DisabledBackends.Append(backend).Distinct().Order().ToArray() : State.Config.DisabledBackends.Where(b => b != backend).ToArray(),
+        }, false, $"{(disabled ? "disable" : "enable")} {backend}", who, why);
     }
 
-    /// <summary>Saves the current settings under <paramref name="name"/> (audited; the settings do not change).</summary>
-    public AuditEntry Checkpoint(string name, string who, string why)
+    /// <summary>Saves the current settings under <paramref name="name"/> (audited; the settings do not change); an existing name needs <paramref name="replace"/>.</summary>
+    public AuditEntry Checkpoint(string name, bool replace, string who, string why)
     {
-        if (string.IsNullOrWhiteSpace(name) || name == "last-known-good")
+        ArgumentNullException.ThrowIfNull(name);
+        if (name == LastKnownGood || !CheckpointName().IsMatch(name))
         {
-            throw new ArgumentException($"'{name}' cannot name a checkpoint");
+            throw new ArgumentException($"'{name}' cannot name a checkpoint: 1..64 of A-Z a-z 0-9 . _ -, and not {LastKnownGood}");
         }
 
-        var entry = Append($"checkpoint {name}", who, why, State.Config, State.Config);
+        if (State.Checkpoints.ContainsKey(name) && !replace)
+        {
+            var taken = State.Audit.LastOrDefault(a => a.Action.StartsWith($"checkpoint {name}", StringComparison.Ordinal));
+            throw new MigrationGuardException(
+                $"checkpoint '{name}' exists{(taken is null ? string.Empty : $" (#{taken.Sequence}, {taken.At:u} by {taken.Who})")}; use --replace to overwrite it (audited)");
+        }
+
+        var entry = Append(replace && State.Checkpoints.ContainsKey(name) ? $"checkpoint {name} (replaced)" : $"checkpoint {name}", who, why, State.Config, State.Config);
         State.Checkpoints[name] = State.Config;
         return entry;
     }
 
-    /// <summary>Restores a checkpoint, or the last-known-good settings with <c>last-known-good</c>.</summary>
-    public AuditEntry RollbackTo(string name, string who, string why)
+    /// <summary>
+    /// Restores a checkpoint, or the last-known-good settings with <see cref="LastKnownGood"/>, as a new version. The
+    /// phase move it makes follows the same table as any other: a checkpoint ahead of today's phase is guarded.
+    /// </summary>
+    public AuditEntry RollbackTo(string name, bool force, string who, string why)
     {
-        var target = name == "last-known-good"
+        var target = name == LastKnownGood
             ? State.LastKnownGood ?? throw new MigrationGuardException("no last-known-good settings yet: no config has completed enough clean jobs")
             : State.Checkpoints.TryGetValue(name, out var saved) ? saved
-            : throw new MigrationGuardException($"no checkpoint '{name}' (have: {string.Join(", ", State.Checkpoints.Keys.DefaultIfEmpty("none"))})");
-        return Change($"rollback to {name}", who, why, c => target with { Version = c.Version });
+            : throw new MigrationGuardException($"no checkpoint '{name}' (have: {string.Join(", ", State.Checkpoints.Keys.Order().DefaultIfEmpty("none"))})");
+        return Apply(target with { Version = State.Config.Version }, force, $"rollback to {name}", who, why);
     }
 
     /// <summary>heavydb_only, dual-write off, traffic 0, in one audited step; never refused.</summary>
     public AuditEntry EmergencyRollback(string who, string why) =>
-        Change("emergency rollback", who, why, c => c with
-        {
-            Phase = MigrationPhase.HeavyDbOnly,
-            PrimaryBackend = HeavyDb,
-            DualWrite = false,
-            TrafficPercentParquet = 0,
-        });
+        Apply(PhaseMachine.Enter(State.Config, MigrationPhase.HeavyDbOnly), false, "emergency rollback", who, why);
 
     /// <summary>
-    /// Adds a job outcome to the window, updates last-known-good, and applies the automatic rollback triggers; returns
-    /// the audit entry of a rollback it made, or null. A job records its outcome before it saves itself finished, so an
-    /// attempt cut short between the two reruns and records again: an outcome for a job already in the window is ignored.
+    /// Counts a job's outcome: in the window when it ran under the current phase, towards last-known-good when under
+    /// the current version; then applies the automatic rollback triggers and returns the audit entry of a rollback it
+    /// made, or null. A job records its outcome before it saves itself finished, so an attempt cut short between the
+    /// two reruns and records again: the second outcome of a job is ignored.
     /// </summary>
     public AuditEntry? Record(JobOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        if (State.Window.Exists(o => o.JobId == outcome.JobId))
+        if (State.RecentJobIds.Contains(outcome.JobId))
         {
             return null;
         }
-        State.Window.Add(outcome);
+
+        State.RecentJobIds.Add(outcome.JobId);
+        if (State.RecentJobIds.Count > RememberedJobs)
+        {
+            State.RecentJobIds.RemoveRange(0, State.RecentJobIds.Count - RememberedJobs);
+        }
+
         State.JobsRecorded++;
+        if (outcome.Route is { } route && route.ConfigVersion < State.WindowSince)
+        {
+            return null;
+        }
+
+        State.Window.Add(outcome);
         if (State.Window.Count > options.WindowSize)
         {
             State.Window.RemoveRange(0, State.Window.Count - options.WindowSize);
         }
 
-        var clean = outcome.Succeeded && outcome.ConsistencyPassed != false;
-        State.TroubleThisVersion |= !clean;
-        State.CleanJobsThisVersion += clean ? 1 : 0;
-        if (!State.TroubleThisVersion && State.CleanJobsThisVersion >= options.CleanJobsForLastKnownGood)
+        if (outcome.Route is null || outcome.Route.ConfigVersion == State.Config.Version)
         {
-            State.LastKnownGood = State.Config;
+            State.TroubleThisVersion |= outcome.BackendFailure || outcome.ConsistencyPassed == false;
+            State.CleanJobsThisVersion += outcome.Succeeded && outcome.ConsistencyPassed != false ? 1 : 0;
+            if (!State.TroubleThisVersion && State.CleanJobsThisVersion >= options.CleanJobsForLastKnownGood)
+            {
+                State.LastKnownGood = State.Config;
+            }
         }
 
         var trigger = Trigger(outcome);
-        return trigger is null || State.Config.Phase == MigrationPhase.HeavyDbOnly && !State.Config.DualWrite
+        return trigger is null || State.Config is { Phase: MigrationPhase.HeavyDbOnly, DualWrite: false }
             ? null
-            : Change("automatic rollback", "controller", trigger, c => c with
-            {
-                Phase = MigrationPhase.HeavyDbOnly,
-                PrimaryBackend = HeavyDb,
-                DualWrite = false,
-                TrafficPercentParquet = 0,
-            });
+            : Apply(PhaseMachine.Enter(State.Config, MigrationPhase.HeavyDbOnly), false, "automatic rollback", "controller", trigger);
     }
 
-    /// <summary>Per-backend counts, error rates and latency percentiles over the window, and the dual-write match rate.</summary>
+    /// <summary>Per-backend counts, error rates and latency percentiles over the window, the dual-write match rate, what the next phase needs.</summary>
     public MigrationStatus Status(int auditEntries = 10)
     {
         var backends = State.Window.GroupBy(o => o.Backend).OrderBy(g => g.Key).Select(g =>
         {
             var seconds = g.Select(o => o.Seconds).Order().ToArray();
-            var errors = g.Count(o => !o.Succeeded);
-            return new BackendStats(g.Key, seconds.Length, errors, (double)errors / seconds.Length, Percentile(seconds, 0.5), Percentile(seconds, 0.95));
+            var (errors, rate) = ErrorRate(g.ToList());
+            return new BackendStats(g.Key, seconds.Length, errors, rate, Percentile(seconds, 0.5), Percentile(seconds, 0.95),
+                g.Count(o => !o.Succeeded && o.Cause == FailureCause.Input), g.Count(o => !o.Succeeded && o.Cause is FailureCause.Internal or FailureCause.Cancelled));
         }).ToList();
         var compared = State.Window.Where(o => o.ConsistencyPassed is not null).ToList();
         var clean = compared.Count(o => o.ConsistencyPassed == true);
-        return new MigrationStatus(State.Config, backends, compared.Count, clean,
-            compared.Count == 0 ? 1 : (double)clean / compared.Count,
-            State.Audit.TakeLast(auditEntries).ToList(), State.Checkpoints.Keys.Order().ToList(), State.JobsRecorded);
+        return new MigrationStatus(State.Config, backends, compared.Count, clean, compared.Count == 0 ? null : (double)clean / compared.Count,
+            State.Audit.TakeLast(auditEntries).ToList(), State.Checkpoints.Keys.Order().ToList(), State.JobsRecorded, NextPhase(), State.WindowStartedAt);
     }
 
-    private void Guard(MigrationPhase phase)
+    /// <summary>
+    /// The one way settings change: <paramref name="target"/> must be consistent; its phase move must be allowed by
+    /// <see cref="PhaseMachine"/> (a skip only when forced, a forward step only when its guard holds or forced); a
+    /// refusal (<paramref name="refusal"/>, or one of these) changes nothing. A phase change starts the window afresh.
+    /// </summary>
+    private AuditEntry Apply(MigrationConfig target, bool force, string action, string who, string why, string? refusal = null)
     {
-        if (phase == MigrationPhase.CutOver)
+        RequireReason(why);
+        if (refusal is not null)
         {
-            var clean = State.Window.Count(o => o.ConsistencyPassed == true && o.Succeeded);
-            if (clean < options.CleanDualWriteJobsForCutOver)
-            {
-                throw new MigrationGuardException(
-                    $"cut_over needs at least {options.CleanDualWriteJobsForCutOver} clean dual-write jobs in the window, there are {clean}; use --force to override (audited)");
-            }
+            throw new MigrationGuardException(refusal);
         }
 
-        if (phase == MigrationPhase.ParquetOnly)
+        if (PhaseMachine.Inconsistency(target) is { } inconsistent)
         {
-            if (State.Config.TrafficPercentParquet != 100)
+            throw new MigrationGuardException($"refused, inconsistent settings: {inconsistent}");
+        }
+
+        var from = State.Config.Phase;
+        var move = PhaseMachine.Classify(from, target.Phase);
+        var forced = false;
+        if (move == PhaseMove.Skip || move == PhaseMove.Forward && GuardFailure(target.Phase) is not null)
+        {
+            if (!force)
             {
-                throw new MigrationGuardException(
-                    $"parquet_only needs traffic at 100 %, it is {State.Config.TrafficPercentParquet} %; raise it with 'hopt traffic 100' or use --force (audited)");
+                throw new MigrationGuardException(move == PhaseMove.Skip
+                    ? $"{Name(from)} -> {Name(target.Phase)} skips {string.Join(" and ", Enumerable.Range((int)from + 1, target.Phase - from - 1).Select(p => Name((MigrationPhase)p)))}: move one phase at a time, or use --force (audited as forced)"
+                    : $"{GuardFailure(target.Phase)}; use --force to override (audited as forced)");
             }
 
-            var mismatches = State.Window.Count(o => o.ConsistencyPassed == false);
-            if (mismatches > 0)
-            {
-                throw new MigrationGuardException(
-                    $"parquet_only needs no consistency mismatch in the window, there are {mismatches}; use --force to override (audited)");
-            }
+            forced = true;
         }
+
+        var before = State.Config;
+        var after = target with { Version = before.Version + 1 };
+        var entry = Append(forced ? $"{action} (forced)" : action, who, why, before, after);
+        State.Config = after;
+        State.CleanJobsThisVersion = 0;
+        State.TroubleThisVersion = false;
+        if (after.Phase != before.Phase)
+        {
+            State.Window.Clear();
+            State.WindowSince = after.Version;
+            State.WindowStartedAt = entry.At;
+        }
+
+        return entry;
+    }
+
+    /// <summary>Why the forward step into <paramref name="phase"/> is not allowed yet, or null when its guard holds.</summary>
+    private string? GuardFailure(MigrationPhase phase)
+    {
+        switch (phase)
+        {
+            case MigrationPhase.CutOver:
+                var clean = CleanDualWriteJobs();
+                return clean < options.CleanDualWriteJobsForCutOver
+                    ? $"cut_over needs at least {options.CleanDualWriteJobsForCutOver} clean dual-write jobs since dual_write began, there are {clean}"
+                    : null;
+            case MigrationPhase.ParquetOnly:
+                var problems = new List<string>();
+                if (State.Config.TrafficPercentParquet != 100)
+                {
+                    problems.Add($"traffic at 100 % (it is {State.Config.TrafficPercentParquet} %; raise it with 'hopt traffic 100')");
+                }
+
+                var parquet = CleanParquetJobsAtFullTraffic();
+                if (parquet < options.CleanParquetJobsForParquetOnly)
+                {
+                    problems.Add($"at least {options.CleanParquetJobsForParquetOnly} clean Parquet-primary jobs at traffic 100 % in the window (there are {parquet})");
+                }
+
+                var mismatches = State.Window.Count(o => o.ConsistencyPassed == false);
+                if (mismatches > 0)
+                {
+                    problems.Add($"no consistency mismatch in the window (there are {mismatches})");
+                }
+
+                return problems.Count == 0 ? null : $"parquet_only needs {string.Join(", ", problems)}";
+            default:
+                return null;
+        }
+    }
+
+    private int CleanDualWriteJobs() => State.Window.Count(o => o.Succeeded && o.ConsistencyPassed == true);
+
+    private int CleanParquetJobsAtFullTraffic() => State.Window.Count(o =>
+        o is { Backend: Parquet, Succeeded: true, ConsistencyPassed: not false, Route: { Phase: MigrationPhase.CutOver, TrafficPercent: 100 } });
+
+    private string? NextPhase() => State.Config.Phase switch
+    {
+        MigrationPhase.HeavyDbOnly => "dual_write: no guard (hopt phase dual_write)",
+        MigrationPhase.DualWrite => $"cut_over: {CleanDualWriteJobs()} of {options.CleanDualWriteJobsForCutOver} clean dual-write jobs",
+        MigrationPhase.CutOver => $"parquet_only: traffic {State.Config.TrafficPercentParquet} % of 100, {CleanParquetJobsAtFullTraffic()} of {options.CleanParquetJobsForParquetOnly} clean Parquet jobs at 100 %, {State.Window.Count(o => o.ConsistencyPassed == false)} mismatches",
+        _ => null,
+    };
+
+    /// <summary>Backend failures, and their share of the jobs that reached a backend (input errors and cancellations did not).</summary>
+    private static (int Errors, double Rate) ErrorRate(IReadOnlyCollection<JobOutcome> outcomes)
+    {
+        var errors = outcomes.Count(o => o.BackendFailure);
+        var attempted = outcomes.Count(o => o.Succeeded || o.Cause is FailureCause.Backend or FailureCause.Internal);
+        return (errors, attempted == 0 ? 0 : (double)errors / attempted);
     }
 
     private string? Trigger(JobOutcome outcome)
@@ -240,43 +336,41 @@ public sealed class MigrationPolicy(MigrationControllerState state, MigrationPol
 
         foreach (var backend in State.Window.GroupBy(o => o.Backend))
         {
-            var count = backend.Count();
-            var rate = (double)backend.Count(o => !o.Succeeded) / count;
-            if (count >= options.MinJobsForErrorRate && rate > options.MaxErrorRate)
+            var (errors, rate) = ErrorRate(backend.ToList());
+            var attempted = backend.Count(o => o.Succeeded || o.Cause is FailureCause.Backend or FailureCause.Internal);
+            if (errors > 0 && attempted >= options.MinJobsForErrorRate && rate > options.MaxErrorRate)
             {
-                return $"{backend.Key} error rate {rate:P1} over {count} jobs exceeds {options.MaxErrorRate:P0}";
+                return $"{backend.Key} error rate {rate:P1} ({errors} backend failures over {attempted} jobs) exceeds {options.MaxErrorRate:P0}";
             }
         }
 
         return null;
     }
 
-    private AuditEntry Change(string action, string who, string why, Func<MigrationConfig, MigrationConfig> mutate)
-    {
-        var before = State.Config;
-        var after = mutate(before) with { Version = before.Version + 1 };
-        var entry = Append(action, who, why, before, after);
-        State.Config = after;
-        State.CleanJobsThisVersion = 0;
-        State.TroubleThisVersion = false;
-        return entry;
-    }
-
     private AuditEntry Append(string action, string who, string why, MigrationConfig before, MigrationConfig after)
     {
-        if (string.IsNullOrWhiteSpace(why))
-        {
-            throw new ArgumentException("every change needs a reason (--reason)");
-        }
-
+        RequireReason(why);
         var entry = new AuditEntry(State.Audit.Count + 1, time.GetUtcNow(), string.IsNullOrWhiteSpace(who) ? "unknown" : who, action, why, before, after);
         State.Audit.Add(entry);
         return entry;
     }
 
+    private static void RequireReason(string why)
+    {
+        if (string.IsNullOrWhiteSpace(why))
+        {
+            throw new ArgumentException("every change needs a reason (--reason)");
+        }
+    }
+
     private static double Percentile(double[] sorted, double p) =>
         sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
 
+    private static string OnOff(bool on) => on ? "on" : "off";
+
     /// <summary>The operators' name of a phase.</summary>
     public static string Name(MigrationPhase phase) => MigrationPhases.Name(phase);
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex CheckpointName();
 }
