@@ -26,8 +26,11 @@ public sealed class ParquetBackend(ParquetBackendOptions options) : IDataBackend
     /// <inheritdoc />
     public string Name => "parquet";
 
-    /// <summary>Raised with a message when a stored dataset was found damaged and repaired from its source.</summary>
+    /// <summary>Raised with a message when a stored dataset was found damaged and repaired from its source (at ingest or at load).</summary>
     public event Action<string>? Repaired;
+
+    /// <summary>Repairs made at ingest, told as warnings by the next load of that dataset, like those made at load.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _repairedAtIngest = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public async Task<StoredDataset> IngestAsync(string csvPath, CancellationToken cancellation = default)
@@ -35,12 +38,20 @@ public sealed class ParquetBackend(ParquetBackendOptions options) : IDataBackend
         var dataset = CsvDatasetReader.Read(csvPath);
         using var held = await DatasetLocks.AcquireAsync($"parquet:{_root}:{dataset.Fingerprint}", cancellation).ConfigureAwait(false);
         var existing = ReadManifest(dataset.Fingerprint);
-        if (existing is not null && Verify(dataset.Fingerprint, existing) is null)
+        var problem = existing is null ? null : Verify(dataset.Fingerprint, existing);
+        if (existing is not null && problem is null)
         {
             return existing.Info;
         }
 
-        return Store(dataset, replace: existing is not null).Info;
+        var stored = Store(dataset, replace: existing is not null).Info;
+        if (problem is not null)
+        {
+            _repairedAtIngest[dataset.Fingerprint] = Damaged(dataset.Fingerprint, problem, csvPath);
+            Repaired?.Invoke($"{dataset.Fingerprint}: {problem}; re-ingested from {csvPath}");
+        }
+
+        return stored;
     }
 
     /// <inheritdoc />
@@ -49,11 +60,16 @@ public sealed class ParquetBackend(ParquetBackendOptions options) : IDataBackend
         using var held = await DatasetLocks.AcquireAsync($"parquet:{_root}:{fingerprint}", cancellation).ConfigureAwait(false);
         var manifest = ReadManifest(fingerprint) ?? throw new BackendException(Name, $"no dataset with fingerprint {fingerprint} under {_root}");
         var warnings = manifest.Warnings.ToList();
+        if (_repairedAtIngest.TryRemove(fingerprint, out var repairedAtIngest))
+        {
+            warnings.Add(repairedAtIngest);
+        }
+
         var problem = Verify(fingerprint, manifest);
         if (problem is not null)
         {
             manifest = Repair(fingerprint, manifest, problem);
-            warnings.Add($"parquet store of {fingerprint} was damaged ({problem}); re-ingested from {manifest.Info.Source}");
+            warnings.Add(Damaged(fingerprint, problem, manifest.Info.Source));
         }
 
         try
@@ -137,6 +153,9 @@ public sealed class ParquetBackend(ParquetBackendOptions options) : IDataBackend
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     private string DatasetDirectory(string fingerprint) => Path.Combine(_root, fingerprint);
+
+    private static string Damaged(string fingerprint, string problem, string source) =>
+        $"parquet store of {fingerprint} was damaged ({problem}); re-ingested from {source}";
 
     private Manifest Store(Dataset dataset, bool replace)
     {

@@ -55,7 +55,7 @@ public interface IHeavyOptimizerClient
     /// <summary>The job as it stands, or null.</summary>
     Task<JobStatus?> GetAsync(string jobId, CancellationToken cancellation = default);
 
-    /// <summary>Each change of the job's state or progress (polled five times a second) until it finishes.</summary>
+    /// <summary>Each change of the job's state or progress (polled five times a second) until it finishes; cancelling throws <see cref="OperationCanceledException"/>.</summary>
     IAsyncEnumerable<JobStatus> WatchAsync(string jobId, CancellationToken cancellation = default);
 
     /// <summary>Asks the job to stop.</summary>
@@ -171,8 +171,9 @@ internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimize
     public async IAsyncEnumerable<JobStatus> WatchAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellation = default)
     {
         JobStatus? last = null;
-        while (!cancellation.IsCancellationRequested)
+        while (true)
         {
+            cancellation.ThrowIfCancellationRequested();
             var status = await GetAsync(jobId, cancellation) ?? throw new InvalidOperationException($"no job {jobId}");
             if (last is null || status.State != last.State || status.Progress != last.Progress)
             {

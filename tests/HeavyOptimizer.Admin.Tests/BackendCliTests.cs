@@ -83,7 +83,7 @@ public sealed class BackendCliTests : IDisposable
     public void Unknown_backend_and_core_dataset_commands_are_refused()
     {
         var input = _dir.File("x.csv", Some.Csv(Some.RandomMatrix(12, 9, 5)));
-        var unknown = Hopt.Run("optimize", "--input", input, "-n", "3", "--backend", "mysql", "--output", _dir.Path);
+        var unknown = Hopt.Run("optimize", "--input", input, "-n", "10", "--backend", "mysql", "--output", _dir.Path);
         Assert.Equal(2, unknown.ExitCode);
         Assert.Contains("unknown backend 'mysql'", unknown.Error, StringComparison.Ordinal);
 
@@ -96,7 +96,7 @@ public sealed class BackendCliTests : IDisposable
     public void An_unreachable_heavydb_server_fails_with_a_clear_line_and_no_password()
     {
         var input = _dir.File("y.csv", Some.Csv(Some.RandomMatrix(12, 9, 6)));
-        var outcome = Hopt.Run("optimize", "--input", input, "-n", "3", "--backend", "heavydb", "--heavydb", "heavydb://admin:hunter2@127.0.0.1:1/heavyai",
+        var outcome = Hopt.Run("optimize", "--input", input, "-n", "10", "--backend", "heavydb", "--heavydb", "heavydb://admin:hunter2@127.0.0.1:1/heavyai",
             "--output", Path.Combine(_dir.Path, "never"));
 
         Assert.Equal(1, outcome.ExitCode);

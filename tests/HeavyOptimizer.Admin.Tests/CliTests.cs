@@ -90,7 +90,9 @@ public sealed class CliTests : IDisposable
     [InlineData("--metric", "sharpe", "unknown metric 'sharpe'")]
     [InlineData("--param", "ga.popsize=3", "popsize")]
     [InlineData("--param", "garbage", "ALGORITHM.NAME=NUMBER")]
-    [InlineData("--portfolio-size", "400", "fewer than the portfolio size 400")]
+    [InlineData("--portfolio-size", "101", "portfolio size 101: a job takes 10..100")]
+    [InlineData("--portfolio-size", "9", "portfolio size 9: a job takes 10..100")]
+    [InlineData("--ulta-gates", "true", "ULTA's gates without ULTA do nothing")]
     public void Bad_options_exit_non_zero_with_a_one_line_reason(string option, string value, string reason)
     {
         var outcome = Hopt.Run("optimize", "--input", Sample(), option, value, "--output", Path.Combine(_dir, "out"));
@@ -105,8 +107,8 @@ public sealed class CliTests : IDisposable
     public void Bad_input_file_names_file_row_and_column()
     {
         var path = Path.Combine(_dir, "bad.csv");
-        File.WriteAllText(path, "Date,A,B\n2024-01-04,1,2\n2024-01-11,1,x\n");
-        var outcome = Hopt.Run("optimize", "--input", path, "-n", "2", "--output", Path.Combine(_dir, "out"));
+        File.WriteAllText(path, "Date,A,B,C,D,E,F,G,H,I,J\n2024-01-04,1,2,3,4,5,6,7,8,9,10\n2024-01-11,1,x,3,4,5,6,7,8,9,10\n");
+        var outcome = Hopt.Run("optimize", "--input", path, "-n", "10", "--output", Path.Combine(_dir, "out"));
 
         Assert.Equal(2, outcome.ExitCode);
         Assert.Contains("bad.csv, row 3, column 'B': 'x' is not a finite number", outcome.Error, StringComparison.Ordinal);

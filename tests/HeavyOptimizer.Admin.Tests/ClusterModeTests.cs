@@ -97,6 +97,6 @@ public sealed class ClusterModeTests : IDisposable
         var (siloPort, gatewayPort, dashboardPort) = (SiloProcess.FreePort(), SiloProcess.FreePort(), SiloProcess.FreePort());
         _silos[siloPort] = SiloProcess.Start("--postgres", _database!, "--data-dir", Path.Combine(_dir.Path, name),
             "--silo-port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--dashboard-port", $"{dashboardPort}",
-            "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2");
+            "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2", "--input-root", _dir.Path);
     }
 }

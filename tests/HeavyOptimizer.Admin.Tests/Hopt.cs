@@ -22,10 +22,7 @@ internal static class Hopt
         return new Outcome(process.ExitCode, output.Result, error.Result);
     }
 
-    /// <summary>
-    /// Starts a long-running command (a silo, a watch) and hands each line it prints on stdout to <paramref name="output"/>;
-    /// stderr is drained and dropped.
-    /// </summary>
+    /// <summary>Starts a long-running command (a silo, a watch) and hands each line it prints, on stdout or stderr, to <paramref name="output"/>.</summary>
     public static Process Start(Action<string> output, params string[] args)
     {
         var process = Process.Start(StartInfo(args))!;
@@ -36,7 +33,13 @@ internal static class Hopt
                 output(e.Data);
             }
         };
-        process.ErrorDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                output(e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

@@ -21,6 +21,13 @@ internal static class SiloProcess
         silo.Dispose();
     }
 
+    /// <summary>Sends <paramref name="signal"/> (INT, TERM) to the process, as Ctrl+C or systemd would.</summary>
+    public static void Signal(Process process, string signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} {process.Id}");
+        kill.WaitForExit();
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

@@ -60,6 +60,26 @@ public sealed class ParquetBackendComplianceTests : BackendComplianceTests
     }
 
     [Fact]
+    public async Task A_damaged_file_found_at_ingest_is_reported_like_one_found_at_load()
+    {
+        var matrix = Core.Tests.Support.Some.RandomMatrix(30, 10, 10);
+        var parquet = (ParquetBackend)Backend;
+        var repaired = new List<string>();
+        parquet.Repaired += repaired.Add;
+        var path = Csv(matrix, "ingested-twice.csv");
+        var stored = await Backend.IngestAsync(path);
+        await CorruptAsync(stored.Fingerprint);
+
+        await Backend.IngestAsync(path);
+        var loaded = await Backend.LoadAsync(stored.Fingerprint);
+
+        Assert.Single(repaired);
+        Assert.Contains(loaded.Warnings, w => w.Contains("was damaged", StringComparison.Ordinal) && w.Contains("returns.parquet", StringComparison.Ordinal));
+        Assert.Equal(matrix.Values.ToArray(), loaded.Matrix.Values.ToArray());
+        Assert.DoesNotContain((await Backend.LoadAsync(stored.Fingerprint)).Warnings, w => w.Contains("damaged", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_damaged_file_whose_source_is_gone_is_a_clear_error()
     {
         var path = Csv(Core.Tests.Support.Some.RandomMatrix(30, 10, 9), "vanishing.csv");

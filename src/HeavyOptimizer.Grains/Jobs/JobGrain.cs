@@ -121,7 +121,7 @@ public sealed partial class JobGrain(
     {
         if (state.State.Status is { } status && !status.Replays.Contains(replayId))
         {
-            await SaveAsync(s => s with { Replays = [.. s.Replays, replayId] });
+            await SaveAsync(s => s with { Replays = s.Replays.Append(replayId).ToArray() });
         }
     }
 

@@ -69,8 +69,8 @@ public sealed class JobRunner(
         catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
         {
             var reason = e is OperationCanceledException ? $"secondary overran {options.SecondaryTimeout} from the job's start" : e.Message;
-            var report = new ConsistencyReport(route.Primary, route.Secondary!, null, false, 0, 0, false, [$"secondary failed: {reason}"], reason,
-                Tolerance(route.Strict), false, [new Comparison("secondary", Verdict.NotCompared, $"the secondary failed: {reason}")], route.Strict);
+            var report = new ConsistencyReport(route.Primary, route.Secondary!, null, false, 0, 0, false, new[] { $"secondary failed: {reason}" }, reason,
+                Tolerance(route.Strict), false, new[] { new Comparison("secondary", Verdict.NotCompared, $"the secondary failed: {reason}") }, route.Strict);
             return new JobRun(main.Result, report, main.Timings, null);
         }
     }

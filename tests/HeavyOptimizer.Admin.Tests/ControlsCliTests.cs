@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using HeavyOptimizer.Core.Tests.Support;
+
+namespace HeavyOptimizer.Admin.Tests;
+
+/// <summary>One embedded silo for the tests of a class; its input root is <c>in/</c> of the fixture's directory.</summary>
+public sealed class EmbeddedSiloFixture : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public EmbeddedSiloFixture()
+    {
+        Directory.CreateDirectory(InputRoot);
+        Silo = new RunningSilo(Path.Combine(_dir.Path, "data"), null, "--input-root", InputRoot).Start();
+    }
+
+    internal RunningSilo Silo { get; }
+
+    public string InputRoot => Path.Combine(_dir.Path, "in");
+
+    public string Outside => _dir.Path;
+
+    public void Dispose()
+    {
+        Silo.Dispose();
+        _dir.Dispose();
+    }
+}
+
+/// <summary>
+/// The migration controls and the job front door, tried through `hopt` against a real silo process as an operator in a
+/// hurry would: command sequences that used to skip a guard, requests that used to reach files or fail late, signals
+/// that used to be ignored, and the log lines the runbook greps for.
+/// </summary>
+public sealed class ControlsCliTests(EmbeddedSiloFixture fixture) : IClassFixture<EmbeddedSiloFixture>
+{
+    private Hopt.Outcome Run(params string[] args) => fixture.Silo.Run(args);
+
+    private string Input(string name, int strategies = 40, ulong seed = 1) =>
+        WriteFile(Path.Combine(fixture.InputRoot, name), Some.Csv(Some.RandomMatrix(strategies, 20, seed)));
+
+    private static string WriteFile(string path, string content)
+    {
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private static string OneLine(Hopt.Outcome outcome)
+    {
+        var lines = outcome.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return Assert.Single(lines);
+    }
+
+    private void Refused(string expected, params string[] args)
+    {
+        var outcome = Run(args);
+        Assert.True(outcome.ExitCode == 2, $"hopt {string.Join(' ', args)}: exit {outcome.ExitCode}, {outcome.Error}");
+        Assert.Contains(expected, OneLine(outcome), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Guards_hold_against_ordinary_command_sequences()
+    {
+        Assert.Equal(0, Run("rollback", "--emergency", "--reason", "start clean").ExitCode);
+        var audited = JsonNode.Parse(Run("audit", "--json").Out)!.AsArray().Count;
+
+        Refused("traffic applies only in cut_over (the phase is heavydb_only)", "traffic", "100", "--reason", "all in");
+        Refused("heavydb_only -> parquet_only skips dual_write and cut_over", "phase", "parquet_only", "--reason", "done");
+        Refused("dual-write applies only in cut_over", "dual-write", "on", "--reason", "mirror");
+        Refused("traffic 150: a percentage, 0..100", "traffic", "150", "--reason", "typo");
+        Refused("--emergency and --to: choose one", "rollback", "--emergency", "--to", "x", "--reason", "both");
+        var typo = Path.Combine(fixture.Outside, "typo.ini");
+        File.WriteAllText(typo, "[SYSTEM]\nmigration_phase = parquet_only\n[MIGRATION]\nvalidaton_enabled = false\n");
+        Refused("unknown key validaton_enabled", "config", "import", typo, "--reason", "typo");
+        File.WriteAllText(typo, "[SYSTEM]\nmigration_phase = parquet_only\n[MIGRATION]\ntraffic_percentage_parquet = 50\n");
+        Refused("traffic_percentage_parquet must be 100, not 50", "config", "import", typo, "--force", "--reason", "half");
+        Assert.Equal(audited, JsonNode.Parse(Run("audit", "--json").Out)!.AsArray().Count);
+
+        Assert.Equal(0, Run("checkpoint", "before", "--reason", "baseline").ExitCode);
+        Refused("use --replace", "checkpoint", "before", "--reason", "again");
+        Assert.Equal(0, Run("checkpoint", "before", "--replace", "--reason", "new baseline").ExitCode);
+        Assert.Equal(0, Run("validation", "on", "--strict", "on", "--reason", "checkpoint 2.3").ExitCode);
+
+        var status = JsonNode.Parse(Run("status", "--json").Out)!;
+        Assert.Equal(("heavydb_only", true), ((string)status["config"]!["phase"]!, (bool)status["config"]!["strict_validation"]!));
+        Assert.Null(status["match_rate"]);
+        var text = Run("status").Out;
+        Assert.Contains("validation strict", text, StringComparison.Ordinal);
+        Assert.Contains("match rate n/a", text, StringComparison.Ordinal);
+        Assert.Contains("next: dual_write", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Submit_checks_the_whole_request_before_accepting_it()
+    {
+        var input = Input("front-door.csv");
+        Refused("job id '../../../../x': use 1..128 of A-Z a-z 0-9 . _ -", "submit", "--input", input, "--job-id", "../../../../x");
+        Refused("job id '': use 1..128", "submit", "--input", input, "--job-id", "");
+        Refused("(500 characters)", "submit", "--input", input, "--job-id", new string('j', 500));
+        Refused("portfolio size 101: a job takes 10..100", "submit", "--input", input, "-n", "101");
+        Refused("ULTA's gates without ULTA do nothing", "submit", "--input", input, "--ulta-gates");
+        Refused("is outside the cluster's input roots", "submit", "--input", "/etc/shadow", "--no-upload", "--job-id", "shadow");
+        Refused("--upload and --no-upload: choose one", "submit", "--input", input, "--upload", "--no-upload");
+        Assert.Equal(1, Run("job", "shadow").ExitCode);
+
+        // A local file outside the roots is uploaded by this command, as its own user, and says so.
+        var local = WriteFile(Path.Combine(fixture.Outside, "local.csv"), Some.Csv(Some.RandomMatrix(30, 20, 4)));
+        var uploaded = Run("submit", "--input", local, "-n", "10", "--max-evaluations", "100", "--job-id", "front-upload", "--wait", "--json");
+        Assert.True(uploaded.ExitCode == 0, uploaded.Error);
+        Assert.Contains("outside the cluster's input roots: uploading it", uploaded.Error, StringComparison.Ordinal);
+
+        string[] request = ["submit", "--input", input, "-n", "10", "--algorithms", "ga,sa", "--metric", "roi", "--param", "ga.population=12", "--max-evaluations", "100", "--job-id", "front-same"];
+        var first = Run([.. request, "--wait", "--json"]);
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.Equal(("roi", "ga.population=12"), ((string)JsonNode.Parse(first.Out)!["spec"]!["metric"]!, (string)JsonNode.Parse(first.Out)!["spec"]!["parameters"]!));
+        Assert.Equal(0, Run(request).ExitCode);
+        Refused("job front-same already exists with a different request", [.. request[..^2], "--job-id", "front-same", "--seed", "9"]);
+    }
+
+    [Fact]
+    public void A_replay_dry_run_checks_exactly_like_the_real_run()
+    {
+        var bad = WriteFile(Path.Combine(fixture.InputRoot, "dry.csv"), "Date,a,b,c,d,e,f,g,h,i,j\n2024-01-01,1,2,3,4,5,6,7,8,9,x\n2024-01-02,1,2,3,4,5,6,7,8,9,10\n");
+        Assert.Equal(2, Run("submit", "--input", bad, "-n", "10", "--job-id", "dry-bad", "--wait").ExitCode);
+
+        Refused("backend 'foo': heavydb or parquet", "replay", "--failed", "--include-input-errors", "--backend", "foo", "--dry-run");
+        Assert.Contains("would replay dry-bad (failed (input)", Run("replay", "--failed", "--include-input-errors", "--dry-run").Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("dry-bad", Run("replay", "--failed", "--dry-run").Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ctrl_c_and_sigterm_stop_the_console_at_once_and_leave_the_job_running()
+    {
+        var lines = new ConcurrentQueue<string>();
+        var watch = Hopt.Start(lines.Enqueue, "status", "--watch", "1", "--cluster", fixture.Silo.Cluster);
+        var clock = Stopwatch.StartNew();
+        while (lines.Count(l => l.Contains("jobs today:", StringComparison.Ordinal)) < 2)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "status --watch 1 did not redraw twice within 30 s");
+            Thread.Sleep(50);
+        }
+
+        Assert.Equal(130, Stopped(watch, "INT"));
+
+        var input = Input("signal.csv", 120, 5);
+        Assert.Equal(0, Run("submit", "--input", input, "-n", "10", "--time-limit", "4", "--job-id", "signal-job").ExitCode);
+        var waiting = new ConcurrentQueue<string>();
+        var wait = Hopt.Start(waiting.Enqueue, "submit", "--input", input, "-n", "10", "--time-limit", "4", "--job-id", "signal-job", "--wait", "--cluster", fixture.Silo.Cluster);
+        clock.Restart();
+        while (!waiting.Contains("signal-job: Running"))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"submit --wait did not follow the running job: {string.Join('|', waiting)}");
+            Thread.Sleep(50);
+        }
+
+        Assert.Equal(130, Stopped(wait, "TERM"));
+        clock.Restart();
+        while (!Run("job", "signal-job").Out.Contains("Completed", StringComparison.Ordinal))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the job did not complete after its watcher was stopped");
+        }
+    }
+
+    [Fact]
+    public void Control_events_and_job_timings_are_logged_with_the_runbooks_words_and_full_level_names()
+    {
+        Assert.Equal(0, Run("rollback", "--emergency", "--reason", "log test").ExitCode);
+        Assert.Equal(0, Run("phase", "dual_write", "--reason", "log test mirror").ExitCode);
+        Assert.Equal(0, Run("submit", "--input", Input("logged.csv"), "-n", "10", "--max-evaluations", "100", "--job-id", "logged", "--wait").ExitCode);
+        var bad = WriteFile(Path.Combine(fixture.InputRoot, "logged-bad.csv"), "Date,a,b,c,d,e,f,g,h,i,j\n2024-01-01,1,2,3,4,5,6,7,8,9,x\n2024-01-02,1,2,3,4,5,6,7,8,9,10\n");
+        Assert.Equal(2, Run("submit", "--input", bad, "-n", "10", "--job-id", "logged-bad", "--wait").ExitCode);
+
+        var log = fixture.Silo.Log();
+        foreach (var expected in new[]
+                 {
+                     "INFO Silo silo-", "started: silo port", "clustering localhost (embedded)",
+                     "INFO Migration change #", "phase dual_write by", "(log test mirror): phase heavydb_only -> dual_write",
+                     "Backend heavydb primary, mirrored to parquet", "Routing 0 % of jobs to parquet", "Traffic distribution: 100 % heavydb, 0 % parquet",
+                     "Dual-write on", "Backend validation on", "INFO Processing job logged on backend heavydb (secondary parquet)",
+                     "INFO Backend performance of job logged on heavydb: ingest", "Backend performance of job logged on parquet",
+                     "ERROR Job logged-bad failed (input):",
+                 })
+        {
+            Assert.Contains(expected, log, StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(" INF ", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(" ERR ", log, StringComparison.Ordinal);
+    }
+
+    /// <summary>Sends the signal and returns the exit code, which must come within two seconds.</summary>
+    private static int Stopped(Process process, string signal)
+    {
+        var clock = Stopwatch.StartNew();
+        SiloProcess.Signal(process, signal);
+        var exited = process.WaitForExit(TimeSpan.FromSeconds(10));
+        var seconds = clock.Elapsed.TotalSeconds;
+        if (!exited)
+        {
+            SiloProcess.Kill(process);
+        }
+
+        Assert.True(exited && seconds < 2, $"SIG{signal}: {(exited ? $"exited after {seconds:F2} s" : "still running after 10 s")}");
+        var code = process.ExitCode;
+        process.Dispose();
+        return code;
+    }
+}
