@@ -131,6 +131,25 @@ public sealed class ControlsCliTests(EmbeddedSiloFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void A_running_job_that_makes_progress_is_not_stuck_however_long_it_runs()
+    {
+        Assert.Equal(0, Run("submit", "--input", Input("busy.csv", 120, 6), "-n", "10", "--time-limit", "10", "--algorithms", "sa", "--job-id", "busy").ExitCode);
+        var clock = Stopwatch.StartNew();
+        while (!Run("job", "busy").Out.Contains("Running", StringComparison.Ordinal))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), "the job did not start");
+        }
+
+        // Running for longer than the 3 s limit given below, and still searching.
+        Thread.Sleep(TimeSpan.FromSeconds(5));
+        var proposed = Run("replay", "--stuck-minutes", "0.05", "--dry-run");
+
+        Assert.True(proposed.ExitCode == 0, proposed.Error);
+        Assert.Contains("Running", Run("job", "busy").Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("busy", proposed.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ctrl_c_and_sigterm_stop_the_console_at_once_and_leave_the_job_running()
     {
         var lines = new ConcurrentQueue<string>();

@@ -332,6 +332,26 @@ public sealed class JobGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task With_gpu_enabled_false_parquet_metrics_come_from_the_cpu_only_backend_grain()
+    {
+        await Phase(MigrationPhase.DualWrite);
+        await Controller.ImportIni("[SYSTEM]\ngpu_enabled = false\n[MIGRATION]\n", false, false, "test", "no gpu");
+        try
+        {
+            var status = await RunToEnd("job-no-gpu", Spec(Input("nogpu.csv", 21)));
+
+            Assert.False(status.Route!.Gpu);
+            var type = fixture.Cluster.GrainFactory.GetGrain<IBackendGrain>("parquet").GetGrainId().Type;
+            var active = await fixture.Cluster.GrainFactory.GetGrain<IManagementGrain>(0).GetActiveGrains(type);
+            Assert.Contains(active, g => g.Key.ToString() == "parquet@cpu");
+        }
+        finally
+        {
+            await Controller.ImportIni("[SYSTEM]\ngpu_enabled = true\n[MIGRATION]\n", false, false, "test", "gpu back");
+        }
+    }
+
+    [Fact]
     public async Task A_replay_is_noted_on_the_job_it_replays()
     {
         await Phase(MigrationPhase.HeavyDbOnly);

@@ -21,10 +21,17 @@ public static class RunWriter
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
-    /// <summary>Writes <paramref name="result"/> under <paramref name="outputRoot"/>; returns the run directory.</summary>
+    /// <summary>Writes <paramref name="result"/> directly inside <paramref name="outputRoot"/>, never elsewhere; returns the run directory.</summary>
     public static string Write(OptimizationResult result, string outputRoot, string? jobId = null)
     {
         ArgumentNullException.ThrowIfNull(result);
+        ArgumentNullException.ThrowIfNull(outputRoot);
+        if (jobId is not null && (jobId.Length == 0 || jobId.Contains("..", StringComparison.Ordinal) && jobId.Trim('.').Length == 0
+                                  || jobId.IndexOfAny([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar, '\0']) >= 0))
+        {
+            throw new ArgumentException($"job id '{jobId}' cannot name a run directory");
+        }
+
         Directory.CreateDirectory(outputRoot);
         var stamp = result.StartedAt.ToLocalTime().ToString("yyyyMMdd_HHmmss", CultureInfo.InvariantCulture);
         var runId = jobId is null ? $"run_{stamp}" : $"run_{stamp}_{jobId}";
@@ -33,6 +40,11 @@ public static class RunWriter
         try
         {
             var target = FreeName(outputRoot, runId);
+            if (Path.GetDirectoryName(Path.GetFullPath(target)) != Path.GetFullPath(outputRoot).TrimEnd(Path.DirectorySeparatorChar))
+            {
+                throw new ArgumentException($"run {runId} would not lie directly inside {outputRoot}");
+            }
+
             runId = Path.GetFileName(target);
             WriteFiles(result, temp, runId, stamp);
             Directory.Move(temp, target);

@@ -112,4 +112,17 @@ public sealed class RunWriterTests : IDisposable
         Assert.ThrowsAny<IOException>(() => RunWriter.Write(Result(), blocker));
         Assert.Empty(Directory.GetDirectories(_dir.Path));
     }
+
+    [Theory]
+    [InlineData("../escape")]
+    [InlineData("a/b")]
+    [InlineData("")]
+    public void A_job_id_that_names_a_path_never_places_a_run_outside_the_root(string jobId)
+    {
+        var result = Optimizer.Run(Some.Dataset(Some.RandomMatrix(20, 12, 3)), new OptimizationRequest { MinSize = 3, MaxSize = 3, MaxEvaluations = 50 });
+        var root = Path.Combine(_dir.Path, "confined");
+
+        Assert.Throws<ArgumentException>(() => RunWriter.Write(result, root, jobId));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_dir.Path));
+    }
 }
