@@ -44,5 +44,5 @@ internal static class ExitCodes
     }
 
     /// <summary>The first line of a message: every error is one line.</summary>
-    public static string OneLine(string message) => Abstractions.Messages.OneLine(message);
+    public static string OneLine(string message) => Core.Messages.OneLine(message);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data;
 using System.Globalization;
 using DuckDB.NET.Data;
@@ -8,16 +9,24 @@ namespace HeavyOptimizer.Backends.HeavyDb;
 /// <summary>
 /// The embedded stand-in for a HeavyDB server: DuckDB in a file under the data directory, running the same SQL as a
 /// real server would (dialect differences in <see cref="SqlDialect"/>). It is not HeavyDB; what it proves is that the
-/// backend's SQL path computes the right numbers.
+/// backend's SQL path computes the right numbers. DuckDB lets one process at a time hold a database file, so the file
+/// is opened for each statement and closed after it: any number of processes (silos sharing a data directory,
+/// <c>hopt dataset inspect</c> beside them) take turns, waiting for one another's lock for up to
+/// <see cref="LockWait"/>; within a process, statements on one file run one at a time.
 /// </summary>
 internal sealed class DuckDbEngine : ISqlEngine
 {
-    private readonly DuckDBConnection _connection;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    /// <summary>How long a statement waits for another process to release the file; default 2 minutes.</summary>
+    public static readonly TimeSpan LockWait = TimeSpan.FromMinutes(2);
 
-    private DuckDbEngine(DuckDBConnection connection, string path)
+    private static readonly ConcurrentDictionary<string, SemaphoreSlim> Gates = new(StringComparer.Ordinal);
+    private readonly string _path;
+    private readonly SemaphoreSlim _gate;
+
+    private DuckDbEngine(string path)
     {
-        _connection = connection;
+        _path = path;
+        _gate = Gates.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
         Description = $"embedded DuckDB standing in for HeavyDB ({path})";
     }
 
@@ -30,115 +39,122 @@ internal sealed class DuckDbEngine : ISqlEngine
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            var connection = new DuckDBConnection($"Data Source={path}");
-            connection.Open();
-            return new DuckDbEngine(connection, path);
+            return new DuckDbEngine(Path.GetFullPath(path));
         }
-        catch (Exception e) when (e is DuckDBException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new BackendException("heavydb", $"embedded engine cannot open {path}: {e.Message}", e);
         }
     }
 
-    public async Task ExecuteAsync(string sql, CancellationToken cancellation)
+    public Task ExecuteAsync(string sql, CancellationToken cancellation) => UseAsync(connection =>
     {
-        await _gate.WaitAsync(cancellation);
-        try
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = sql;
-            command.ExecuteNonQuery();
-        }
-        catch (DuckDBException e)
-        {
-            throw new HeavyDbServerException(e.Message);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+        return true;
+    }, cancellation);
 
-    public async Task<HeavyQueryResult> QueryAsync(string sql, CancellationToken cancellation)
+    public Task<HeavyQueryResult> QueryAsync(string sql, CancellationToken cancellation) => UseAsync(connection =>
     {
-        await _gate.WaitAsync(cancellation);
-        try
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var descriptors = new HeavyColumnType[reader.FieldCount];
+        var columns = new ColumnBuilder[reader.FieldCount];
+        for (var c = 0; c < reader.FieldCount; c++)
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = sql;
-            using var reader = command.ExecuteReader();
-            var descriptors = new HeavyColumnType[reader.FieldCount];
-            var columns = new ColumnBuilder[reader.FieldCount];
-            for (var c = 0; c < reader.FieldCount; c++)
+            descriptors[c] = new HeavyColumnType(reader.GetName(c), TypeOf(reader.GetFieldType(c), reader.GetDataTypeName(c)), 0, true);
+            columns[c] = new ColumnBuilder(descriptors[c].Type);
+        }
+
+        while (reader.Read())
+        {
+            for (var c = 0; c < columns.Length; c++)
             {
-                descriptors[c] = new HeavyColumnType(reader.GetName(c), TypeOf(reader.GetFieldType(c), reader.GetDataTypeName(c)), 0, true);
-                columns[c] = new ColumnBuilder(descriptors[c].Type);
+                columns[c].Add(reader, c);
             }
+        }
 
-            while (reader.Read())
+        return new HeavyQueryResult(descriptors, columns.Select(b => b.Build()).ToList(), 0, 0);
+    }, cancellation);
+
+    public Task LoadAsync(string table, IReadOnlyList<string> columnNames, IReadOnlyList<HeavyColumn> columns, CancellationToken cancellation) => UseAsync(connection =>
+    {
+        using var appender = connection.CreateAppender(table);
+        var kinds = columns.Select(c => c.Strings.Length > 0 ? 's' : c.Reals.Length > 0 ? 'r' : 'i').ToArray();
+        var types = ColumnTypes(connection, table, columnNames);
+        for (var row = 0; row < columns[0].Length; row++)
+        {
+            var target = appender.CreateRow();
+            for (var c = 0; c < columns.Count; c++)
             {
-                for (var c = 0; c < columns.Length; c++)
+                var column = columns[c];
+                if (column.Nulls[row])
                 {
-                    columns[c].Add(reader, c);
+                    target.AppendNullValue();
+                }
+                else if (kinds[c] == 's')
+                {
+                    target.AppendValue(column.Strings[row]);
+                }
+                else if (kinds[c] == 'r')
+                {
+                    target.AppendValue((double?)column.Reals[row]);
+                }
+                else if (types[c] == "DATE")
+                {
+                    target.AppendValue((DateOnly?)DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(column.Ints[row]).UtcDateTime));
+                }
+                else if (types[c] == "INTEGER")
+                {
+                    target.AppendValue((int?)checked((int)column.Ints[row]));
+                }
+                else
+                {
+                    target.AppendValue((long?)column.Ints[row]);
                 }
             }
 
-            return new HeavyQueryResult(descriptors, columns.Select(b => b.Build()).ToList(), 0, 0);
+            target.EndRow();
         }
-        catch (DuckDBException e)
-        {
-            throw new HeavyDbServerException(e.Message);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
 
-    public async Task LoadAsync(string table, IReadOnlyList<string> columnNames, IReadOnlyList<HeavyColumn> columns, CancellationToken cancellation)
+        appender.Close();
+        return true;
+    }, cancellation);
+
+    public Task<string> VersionAsync(CancellationToken cancellation) => UseAsync(connection => $"DuckDB {connection.ServerVersion}", cancellation);
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>Runs <paramref name="work"/> on the file, opened for it alone; waits while another process holds the file.</summary>
+    private async Task<T> UseAsync<T>(Func<DuckDBConnection, T> work, CancellationToken cancellation)
     {
         await _gate.WaitAsync(cancellation);
         try
         {
-            using var appender = _connection.CreateAppender(table);
-            var kinds = columns.Select(c => c.Strings.Length > 0 ? 's' : c.Reals.Length > 0 ? 'r' : 'i').ToArray();
-            var types = ColumnTypes(table, columnNames);
-            for (var row = 0; row < columns[0].Length; row++)
+            var deadline = DateTime.UtcNow + LockWait;
+            var pause = TimeSpan.FromMilliseconds(10);
+            while (true)
             {
-                var target = appender.CreateRow();
-                for (var c = 0; c < columns.Count; c++)
+                var connection = new DuckDBConnection($"Data Source={_path}");
+                try
                 {
-                    var column = columns[c];
-                    if (column.Nulls[row])
-                    {
-                        target.AppendNullValue();
-                    }
-                    else if (kinds[c] == 's')
-                    {
-                        target.AppendValue(column.Strings[row]);
-                    }
-                    else if (kinds[c] == 'r')
-                    {
-                        target.AppendValue((double?)column.Reals[row]);
-                    }
-                    else if (types[c] == "DATE")
-                    {
-                        target.AppendValue((DateOnly?)DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(column.Ints[row]).UtcDateTime));
-                    }
-                    else if (types[c] == "INTEGER")
-                    {
-                        target.AppendValue((int?)checked((int)column.Ints[row]));
-                    }
-                    else
-                    {
-                        target.AppendValue((long?)column.Ints[row]);
-                    }
+                    connection.Open();
+                }
+                catch (DuckDBException e) when (e.Message.Contains("Could not set lock", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                {
+                    connection.Dispose();
+                    await Task.Delay(pause, cancellation);
+                    pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(250).Ticks));
+                    continue;
                 }
 
-                target.EndRow();
+                using (connection)
+                {
+                    return work(connection);
+                }
             }
-
-            appender.Close();
         }
         catch (DuckDBException e)
         {
@@ -148,21 +164,12 @@ internal sealed class DuckDbEngine : ISqlEngine
         {
             _gate.Release();
         }
-    }
-
-    public Task<string> VersionAsync(CancellationToken cancellation) => Task.FromResult($"DuckDB {_connection.ServerVersion}");
-
-    public ValueTask DisposeAsync()
-    {
-        _connection.Dispose();
-        _gate.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>DuckDB's type name of each column to load, so every value is appended as exactly that type.</summary>
-    private string[] ColumnTypes(string table, IReadOnlyList<string> columnNames)
+    private static string[] ColumnTypes(DuckDBConnection connection, string table, IReadOnlyList<string> columnNames)
     {
-        using var command = _connection.CreateCommand();
+        using var command = connection.CreateCommand();
         command.CommandText = $"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = {SqlDialect.Literal(table)}";
         using var reader = command.ExecuteReader();
         var types = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -182,6 +189,7 @@ internal sealed class DuckDbEngine : ISqlEngine
             : type == typeof(bool) ? HeavyDatumType.Bool
             : name.Contains("TIMESTAMP", StringComparison.Ordinal) || type == typeof(DateTimeOffset) ? HeavyDatumType.Timestamp
             : name.Contains("DATE", StringComparison.Ordinal) || type == typeof(DateOnly) || type == typeof(DateTime) ? HeavyDatumType.Date
+            : name == "INTEGER" ? HeavyDatumType.Int
             : HeavyDatumType.BigInt;
     }
 

@@ -63,15 +63,31 @@ public sealed class HeavyDbBackend : IDataBackend
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The table is dropped, created and loaded afresh, and registered last, so the whole ingest can run again: when the
+    /// connection breaks in the middle of it (HeavyDB cannot say whether a load it lost the answer to went in), it
+    /// does, once. When it fails for good, the table is dropped and the load's own error is what surfaces, even if the
+    /// cleanup fails too.
+    /// </remarks>
     public async Task<StoredDataset> IngestAsync(string csvPath, CancellationToken cancellation = default)
     {
         var dataset = CsvDatasetReader.Read(csvPath);
         using var held = await DatasetLocks.AcquireAsync($"heavydb:{_engine.Description}:{dataset.Fingerprint}", cancellation);
-        if (await DescribeAsync(dataset.Fingerprint, cancellation) is { } existing)
+        for (var attempt = 1; ; attempt++)
         {
-            return existing;
+            try
+            {
+                return await DescribeAsync(dataset.Fingerprint, cancellation) ?? await StoreAsync(dataset, cancellation);
+            }
+            catch (HeavyDbConnectionLostException) when (attempt == 1)
+            {
+                // Once more, from the start: every step of it can be repeated.
+            }
         }
+    }
 
+    private async Task<StoredDataset> StoreAsync(Dataset dataset, CancellationToken cancellation)
+    {
         var table = TableOf(dataset.Fingerprint);
         var info = InMemoryBackend.Describe(Name, dataset, table);
         await RunAsync($"DROP TABLE IF EXISTS {table}", cancellation);
@@ -84,9 +100,17 @@ public sealed class HeavyDbBackend : IDataBackend
                            $"{SqlDialect.Literal(info.LastDate)}, {info.EmptyCells}, {SqlDialect.Literal(string.Join('\n', dataset.Warnings))}, " +
                            $"{SqlDialect.Literal(info.IngestedAt)})", cancellation);
         }
-        catch
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            await RunAsync($"DROP TABLE IF EXISTS {table}", CancellationToken.None);
+            try
+            {
+                await RunAsync($"DROP TABLE IF EXISTS {table}", CancellationToken.None);
+            }
+            catch (BackendException cleanup)
+            {
+                throw new BackendException(Name, $"{Core.Messages.OneLine(e.Message)} (and dropping the half-loaded table {table} failed too: {Core.Messages.OneLine(cleanup.Message)})", e);
+            }
+
             throw;
         }
 

@@ -7,7 +7,8 @@ namespace HeavyOptimizer.Backends.Tests;
 
 /// <summary>
 /// What every data backend must do, written once and run by a short subclass per backend (core in memory, Parquet,
-/// HeavyDB on the embedded engine, HeavyDB on a real server when HEAVYDB_URL is set).
+/// HeavyDB on the embedded engine, HeavyDB through the protocol-level stand-in server over binary and over HTTP, HeavyDB
+/// on a real server when HEAVYDB_URL is set).
 /// </summary>
 public abstract class BackendComplianceTests : IAsyncLifetime
 {
@@ -40,8 +41,12 @@ public abstract class BackendComplianceTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Backend.DisposeAsync();
+        await StopAsync();
         _dir.Dispose();
     }
+
+    /// <summary>Stops whatever the subclass started for the backend (a server).</summary>
+    protected virtual Task StopAsync() => Task.CompletedTask;
 
     /// <summary>Replaces the backend under test (after reopening it on a damaged store).</summary>
     protected async Task<IDataBackend> ReplaceAsync(Func<Task<IDataBackend>> open)

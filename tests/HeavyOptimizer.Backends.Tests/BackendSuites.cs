@@ -1,3 +1,4 @@
+using HeavyOptimizer.Backends.HeavyDb.StandIn;
 using HeavyOptimizer.Backends.HeavyDb;
 using HeavyOptimizer.Backends.Parquet;
 
@@ -120,6 +121,48 @@ public sealed class EmbeddedHeavyDbBackendComplianceTests : BackendComplianceTes
         File.WriteAllBytes(file, bytes);
         return await ReplaceAsync(() => OpenAsync(_store));
     }
+}
+
+/// <summary>
+/// HeavyDB's Thrift client over real sockets to the protocol-level stand-in server (HeavyDB's protocol, its SQL on the
+/// embedded engine: not HeavyDB), over <see cref="Protocol"/>.
+/// </summary>
+public abstract class StandInHeavyDbBackendComplianceTests : BackendComplianceTests
+{
+    private HeavyDbStandInServer? _server;
+
+    protected abstract string Protocol { get; }
+
+    protected override async Task<IDataBackend> OpenAsync(string storeDirectory)
+    {
+        _server ??= await HeavyDbStandInServer.StartAsync(new HeavyDbStandInOptions { DataDirectory = storeDirectory + "-server" });
+        return await HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = _server.Url(Protocol) });
+    }
+
+    protected override async Task<IDataBackend?> OpenDownAsync(string storeDirectory) =>
+        await HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = $"heavydb://admin:x@127.0.0.1:1/heavyai?protocol={Protocol}&connect_timeout=2" });
+
+    protected override Task<IDataBackend?> CorruptAsync(string fingerprint) => Task.FromResult<IDataBackend?>(null);
+
+    protected override async Task StopAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The stand-in over the binary protocol (HeavyDB's port 6274).</summary>
+public sealed class StandInBinaryHeavyDbBackendComplianceTests : StandInHeavyDbBackendComplianceTests
+{
+    protected override string Protocol => "binary";
+}
+
+/// <summary>The stand-in over the JSON protocol on HTTP (HeavyDB's port 6278).</summary>
+public sealed class StandInHttpHeavyDbBackendComplianceTests : StandInHeavyDbBackendComplianceTests
+{
+    protected override string Protocol => "http";
 }
 
 /// <summary>A real HeavyDB server, when HEAVYDB_URL names one; every test reports itself skipped otherwise.</summary>

@@ -91,12 +91,19 @@ public sealed record HeavyQueryResult(IReadOnlyList<HeavyColumnType> Descriptors
     }
 }
 
+/// <summary>The conversation with the server went wrong (a reply out of step or for another call): the connection cannot be trusted.</summary>
+public sealed class HeavyDbProtocolException(string message) : Exception(message);
+
 /// <summary>A TDBException from the server, carrying its message.</summary>
 public sealed class HeavyDbServerException(string message) : Exception(message)
 {
-    /// <summary>Whether the server says the session is no longer valid (expired after idling, or unknown).</summary>
+    /// <summary>
+    /// Whether the server says the session is no longer valid: "Session not valid or expired." (HeavyDB 6.2 on), or
+    /// the older "Session not valid.", "Idle Session Timeout. User should re-authenticate." and "Maximum active Session
+    /// Timeout. ...".
+    /// </summary>
     public bool IsInvalidSession =>
         Message.Contains("session", StringComparison.OrdinalIgnoreCase)
         && (Message.Contains("invalid", StringComparison.OrdinalIgnoreCase) || Message.Contains("not valid", StringComparison.OrdinalIgnoreCase)
-            || Message.Contains("expired", StringComparison.OrdinalIgnoreCase));
+            || Message.Contains("expired", StringComparison.OrdinalIgnoreCase) || Message.Contains("re-authenticate", StringComparison.OrdinalIgnoreCase));
 }

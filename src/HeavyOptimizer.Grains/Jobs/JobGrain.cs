@@ -228,7 +228,7 @@ public sealed partial class JobGrain(
         }
         catch (Exception e)
         {
-            LogRunFaulted(JobId, Messages.OneLine(e.Message));
+            LogRunFaulted(JobId, Core.Messages.OneLine(e.Message));
         }
     }
 
@@ -294,7 +294,7 @@ public sealed partial class JobGrain(
         catch (Exception e)
         {
             var cause = CauseOf(e);
-            var message = Messages.OneLine(e.Message);
+            var message = Core.Messages.OneLine(e.Message);
             LogFailed(jobId, cause.ToString().ToLowerInvariant(), message);
             var current = state.State.Status!;
             var seconds = (time.GetUtcNow() - (current.StartedAt ?? current.SubmittedAt)).TotalSeconds;

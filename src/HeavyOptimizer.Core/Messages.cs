@@ -1,4 +1,4 @@
-namespace HeavyOptimizer.Abstractions;
+namespace HeavyOptimizer.Core;
 
 /// <summary>How errors are shown: on one line, wherever they come from.</summary>
 public static class Messages
