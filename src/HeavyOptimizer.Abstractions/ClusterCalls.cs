@@ -16,8 +16,11 @@ public static class ClusterCalls
     public static bool IsTransient(Exception e) =>
         e is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or ConnectionFailedException;
 
-    /// <summary>Calls, retrying transient failures once a second until <paramref name="window"/> has passed.</summary>
-    public static async Task<T> RetryAsync<T>(Func<Task<T>> call, TimeSpan window, CancellationToken cancellation = default)
+    /// <summary>
+    /// Calls, retrying transient failures once a second until <paramref name="window"/> has passed; a call that timed out
+    /// is retried only when <paramref name="retryTimeouts"/> (a slow answer is not a dead silo).
+    /// </summary>
+    public static async Task<T> RetryAsync<T>(Func<Task<T>> call, TimeSpan window, CancellationToken cancellation = default, bool retryTimeouts = true)
     {
         ArgumentNullException.ThrowIfNull(call);
         var deadline = DateTimeOffset.UtcNow + window;
@@ -27,7 +30,7 @@ public static class ClusterCalls
             {
                 return await call();
             }
-            catch (Exception e) when (IsTransient(e) && DateTimeOffset.UtcNow < deadline)
+            catch (Exception e) when (IsTransient(e) && (retryTimeouts || e is not TimeoutException) && DateTimeOffset.UtcNow < deadline)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
             }

@@ -16,6 +16,7 @@ internal static class Cli
             SiloCommand.Create(),
             SiloCommand.Database(),
             QuickstartCommand.Create(),
+            HeavyDbStandInCommand.Create(),
         };
         foreach (var command in ClusterCommands.Create())
         {

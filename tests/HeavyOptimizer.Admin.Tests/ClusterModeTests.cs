@@ -92,6 +92,51 @@ public sealed class ClusterModeTests : IDisposable
         Assert.DoesNotContain($":{port}:", resumed.Silo, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public void Two_silos_share_one_data_directory_and_both_run_heavydb_embedded_jobs_while_dataset_inspect_reads_it()
+    {
+        _database = TestPostgres.CreateDatabase();
+        Assert.Equal(0, Hopt.Run("db", "init", "--provider", "postgres", "--connection", _database).ExitCode);
+        StartSilo("shared");
+        StartSilo("shared");
+        var clock = Stopwatch.StartNew();
+        while (Convert.ToInt64(TestPostgres.Scalar(_database, "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3"), null) < 2)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), "two silos did not become active within 90 s");
+            Thread.Sleep(250);
+        }
+
+        // Sixteen files, so that both silos ingest into the one embedded engine file at once.
+        var ids = Enumerable.Range(0, 16).Select(i => $"shared-{i:D2}").ToArray();
+        foreach (var (id, i) in ids.Select((id, i) => (id, i)))
+        {
+            var input = _dir.File($"shared-{i}.csv", Some.Csv(Some.RandomMatrix(40, 30, 100 + (ulong)i)));
+            var submitted = Hopt.Run("submit", "--input", input, "-n", "10", "--max-evaluations", "200", "--job-id", id, "--cluster", _database);
+            Assert.True(submitted.ExitCode == 0, submitted.Error);
+        }
+
+        var inspected = Hopt.Run("dataset", "inspect", "--backend", "heavydb", "--heavydb", "embedded", "--data-dir", Path.Combine(_dir.Path, "shared"), "--json");
+        Assert.True(inspected.ExitCode == 0, inspected.Error);
+        var finished = ids.Select(id =>
+        {
+            while (true)
+            {
+                var job = System.Text.Json.Nodes.JsonNode.Parse(Hopt.Run("job", id, "--json", "--cluster", _database).Out)!;
+                if ((string)job["state"]! is "completed" or "failed")
+                {
+                    return job;
+                }
+
+                Assert.True(clock.Elapsed < TimeSpan.FromMinutes(4), $"{id} did not finish");
+            }
+        }).ToList();
+
+        Assert.All(finished, j => Assert.Equal(("completed", "heavydb"), ((string)j["state"]!, (string)j["result"]!["backend"]!)));
+        Assert.Equal(2, finished.Select(j => (string)j["silo"]!).Distinct().Count());
+        var listed = Hopt.Run("dataset", "inspect", "--backend", "heavydb", "--heavydb", "embedded", "--data-dir", Path.Combine(_dir.Path, "shared"), "--json");
+        Assert.Equal(16, System.Text.Json.Nodes.JsonNode.Parse(listed.Out)!.AsArray().Count);
+    }
+
     private void StartSilo(string name)
     {
         var (siloPort, gatewayPort, dashboardPort) = (SiloProcess.FreePort(), SiloProcess.FreePort(), SiloProcess.FreePort());

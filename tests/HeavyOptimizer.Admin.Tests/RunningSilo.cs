@@ -26,7 +26,7 @@ internal sealed class RunningSilo(string dataDirectory, string? postgres = null,
     {
         string[] store = postgres is null ? ["--embedded"] : ["--postgres", postgres];
         _process = SiloProcess.Start([.. store, "--data-dir", DataDirectory, "--silo-port", $"{_siloPort}", "--gateway-port", $"{_gatewayPort}",
-            "--dashboard-port", $"{DashboardPort}", "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2", .. extra]);
+            "--dashboard-port", $"{DashboardPort}", "--gpu", "off", "--watchdog", "2", .. extra.Contains("--heavydb") ? extra : ["--heavydb", "embedded", .. extra]]);
         var clock = Stopwatch.StartNew();
         Hopt.Outcome status;
         while ((status = Run("status", "--json")).ExitCode != 0)

@@ -343,7 +343,8 @@ public sealed class JobGrainTests(ClusterFixture fixture)
             Assert.False(status.Route!.Gpu);
             var type = fixture.Cluster.GrainFactory.GetGrain<IBackendGrain>("parquet").GetGrainId().Type;
             var active = await fixture.Cluster.GrainFactory.GetGrain<IManagementGrain>(0).GetActiveGrains(type);
-            Assert.Contains(active, g => g.Key.ToString() == "parquet@cpu");
+            Assert.Contains(active, g => g.Key.ToString() == IBackendGrain.KeyFor("parquet", status.Result!.Fingerprint, gpu: false));
+            Assert.DoesNotContain(active, g => g.Key.ToString() == IBackendGrain.KeyFor("parquet", status.Result!.Fingerprint, gpu: true));
         }
         finally
         {

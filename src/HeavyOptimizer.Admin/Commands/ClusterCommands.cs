@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using HeavyOptimizer.Abstractions;
@@ -490,15 +489,8 @@ internal static class ClusterCommands
 
         command.SetAction(async (parse, cancellation) =>
         {
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            void Stop(PosixSignalContext context)
-            {
-                context.Cancel = true;
-                stop.Cancel();
-            }
-
-            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            using var signals = new ConsoleSignals(cancellation);
+            var stop = signals.Token;
             return await ExitCodes.GuardAsync(Console.Error, async () =>
             {
                 var builder = Host.CreateApplicationBuilder();
@@ -509,7 +501,7 @@ internal static class ClusterCommands
                 using var host = builder.Build();
                 try
                 {
-                    await host.StartAsync(stop.Token);
+                    await host.StartAsync(stop);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -519,7 +511,7 @@ internal static class ClusterCommands
 
                 try
                 {
-                    return await body(parse, host.Services.GetRequiredService<IHeavyOptimizerClient>(), parse.GetValue(json), stop.Token);
+                    return await body(parse, host.Services.GetRequiredService<IHeavyOptimizerClient>(), parse.GetValue(json), stop);
                 }
                 finally
                 {

@@ -8,10 +8,11 @@ using Orleans.Runtime.MembershipService.SiloMetadata;
 namespace HeavyOptimizer.Grains.Backends;
 
 /// <summary>
-/// A backend's compute, on a GPU silo when there is one: reads the dataset from the backend's store (shared by the
-/// silos) and computes every strategy's metrics in the backend's engine (ILGPU on CUDA there). A dataset is named by
-/// the SHA-256 of its content, so its metrics never change: the last few are kept, and the many jobs run over one
-/// file compute them once per activation instead of queueing behind each other for the same answer.
+/// One dataset's compute on one backend (key <see cref="IBackendGrain.KeyFor"/>), on a GPU silo when there is one:
+/// reads the dataset from the backend's store (shared by the silos) and computes every strategy's metrics in the
+/// backend's engine (ILGPU on CUDA there, unless the key says CPU only), off the silo's scheduler. A dataset is named by
+/// the SHA-256 of its content, so its metrics never change: they are computed once per activation, and the many jobs
+/// over one file ask the same grain.
 /// </summary>
 [GpuPlacement]
 public sealed class BackendGrain(IBackendProvider backends, IServiceProvider services, ILocalSiloDetails silo) : Grain, IBackendGrain
@@ -19,29 +20,18 @@ public sealed class BackendGrain(IBackendProvider backends, IServiceProvider ser
     /// <summary>Numbers per strategy in <see cref="ComputeMetrics"/>'s result.</summary>
     public const int Fields = 8;
 
-    private const int Kept = 16;
-    private readonly Dictionary<string, double[]> _computed = new(StringComparer.Ordinal);
+    private double[]? _computed;
 
     /// <inheritdoc />
-    public async Task<double[]> ComputeMetrics(string fingerprint)
+    public async Task<double[]> ComputeMetrics() => _computed ??= await Task.Run(ComputeAsync);
+
+    private async Task<double[]> ComputeAsync()
     {
-        if (!_computed.TryGetValue(fingerprint, out var flat))
-        {
-            flat = await ComputeAsync(fingerprint);
-            if (_computed.Count == Kept)
-            {
-                _computed.Clear();
-            }
-
-            _computed[fingerprint] = flat;
-        }
-
-        return flat;
-    }
-
-    private async Task<double[]> ComputeAsync(string fingerprint)
-    {
-        var backend = await backends.GetAsync(this.GetPrimaryKeyString(), CancellationToken.None);
+        var key = this.GetPrimaryKeyString();
+        var cpuOnly = key.EndsWith(IBackendGrain.CpuOnly, StringComparison.Ordinal);
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        var (name, fingerprint) = (key[..slash], key[(slash + 1)..^(cpuOnly ? IBackendGrain.CpuOnly.Length : 0)]);
+        var backend = await backends.GetAsync(name == "parquet" && cpuOnly ? BackendProvider.ParquetOnCpu : name, CancellationToken.None);
         var metrics = await backend.ComputeMetricsAsync(fingerprint);
         var flat = new double[metrics.Length * Fields];
         for (var i = 0; i < metrics.Length; i++)

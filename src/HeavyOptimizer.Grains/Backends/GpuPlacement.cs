@@ -1,3 +1,4 @@
+using HeavyOptimizer.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Placement;
 using Orleans.Runtime;
@@ -20,21 +21,19 @@ public sealed class GpuPlacementStrategy : PlacementStrategy
 public sealed class GpuPlacementAttribute() : PlacementAttribute(new GpuPlacementStrategy());
 
 /// <summary>
-/// Chooses among compatible silos those advertising gpu=true (at random), else among all; a grain whose key ends in
-/// <see cref="CpuOnlySuffix"/> (computing on the CPU because gpu_enabled is false) goes to any silo.
+/// Chooses among compatible silos those advertising gpu=true (at random, so that many grains use every GPU silo), else
+/// among all; a grain whose key ends in <see cref="IBackendGrain.CpuOnly"/> (computing on the CPU because gpu_enabled is
+/// false) goes to any silo.
 /// </summary>
 public sealed class GpuPlacementDirector(IServiceProvider services) : IPlacementDirector
 {
-    /// <summary>The key suffix of a grain that must not prefer GPU silos.</summary>
-    public const string CpuOnlySuffix = "@cpu";
-
     /// <inheritdoc />
     public Task<SiloAddress> OnAddActivation(PlacementStrategy strategy, PlacementTarget target, IPlacementContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var silos = context.GetCompatibleSilos(target);
         var metadata = services.GetService<ISiloMetadataCache>();
-        var cpuOnly = target.GrainIdentity.Key.ToString().EndsWith(CpuOnlySuffix, StringComparison.Ordinal);
+        var cpuOnly = target.GrainIdentity.Key.ToString().EndsWith(IBackendGrain.CpuOnly, StringComparison.Ordinal);
         var gpu = metadata is null || cpuOnly ? [] : silos.Where(s => HasGpu(metadata, s)).ToArray();
         var pool = gpu.Length > 0 ? gpu : silos;
         return Task.FromResult(pool[Random.Shared.Next(pool.Length)]);

@@ -48,24 +48,41 @@ public interface IBackendProvider
 }
 
 /// <summary>
-/// Opens each backend once per silo (one embedded engine file can only be opened once) and closes them at shutdown; a
-/// backend that failed to open is opened afresh on its next use, never kept broken.
+/// Opens each backend once per silo and closes them at shutdown. A backend that failed to open (a HeavyDB server down)
+/// is never kept broken: it is opened afresh on a later use, with backoff (1 s after the first failure, doubling to a
+/// minute) so that a down server is not hammered by every job; until then its uses fail at once with the last error.
 /// </summary>
-public sealed class BackendProvider(IOptions<BackendHostOptions> options) : IBackendProvider, IAsyncDisposable
+public sealed class BackendProvider(IOptions<BackendHostOptions> options, TimeProvider? time = null) : IBackendProvider, IAsyncDisposable
 {
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<string, Lazy<Task<IDataBackend>>> _open = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (Exception Error, int Failures, DateTimeOffset RetryAt)> _failed = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     /// <inheritdoc />
     public async Task<IDataBackend> GetAsync(string name, CancellationToken cancellation)
     {
+        if (_failed.TryGetValue(name, out var failed) && _time.GetUtcNow() < failed.RetryAt)
+        {
+            throw new BackendException(name, $"{Core.Messages.OneLine(failed.Error.Message)} (tried {failed.Failures} time(s); next attempt at {failed.RetryAt:HH:mm:ss})", failed.Error);
+        }
+
         var opening = _open.GetOrAdd(name, n => new Lazy<Task<IDataBackend>>(() => OpenAsync(n)));
         try
         {
-            return await opening.Value.WaitAsync(cancellation);
+            var backend = await opening.Value.WaitAsync(cancellation);
+            _failed.TryRemove(name, out _);
+            return backend;
         }
-        catch when (opening.Value.IsFaulted)
+        catch (Exception e) when (opening.Value.IsFaulted)
         {
-            _open.TryRemove(KeyValuePair.Create(name, opening));
+            if (_open.TryRemove(KeyValuePair.Create(name, opening)))
+            {
+                var failures = _failed.TryGetValue(name, out var before) ? before.Failures + 1 : 1;
+                var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, failures - 1)));
+                _failed[name] = (e, failures, _time.GetUtcNow() + backoff);
+            }
+
             throw;
         }
     }

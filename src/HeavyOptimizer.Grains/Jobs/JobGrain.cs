@@ -259,8 +259,9 @@ public sealed partial class JobGrain(
                 ? status.Spec with { InputPath = Roots.Resolve(status.Spec.InputPath) }
                 : await Uploads.MaterializeAsync(status.Spec, GrainFactory, options.Value.DataDirectory, cancellation);
             var grains = GrainFactory;
+            // A slow computation is not a dead silo: its timeouts are not retried, which would only add load.
             var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, gpu, ct) => Backends.BackendGrain.Unflatten(
-                await ClusterCalls.RetryAsync(() => grains.GetGrain<IBackendGrain>(BackendGrainKey(backend, gpu)).ComputeMetrics(fingerprint), ClusterCalls.DefaultWindow, ct)));
+                await ClusterCalls.RetryAsync(grains.GetGrain<IBackendGrain>(IBackendGrain.KeyFor(backend, fingerprint, gpu)).ComputeMetrics, ClusterCalls.DefaultWindow, ct, retryTimeouts: false)));
             var run = await Task.Run(() => runner.RunAsync(jobId, spec, route, cancellation, p =>
             {
                 _progress = new JobProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction);
@@ -302,9 +303,6 @@ public sealed partial class JobGrain(
             await SaveAsync(s => s with { State = JobState.Failed, Error = message, Cause = cause, FinishedAt = time.GetUtcNow() });
         }
     }
-
-    /// <summary>The backend grain that computes <paramref name="backend"/>'s metrics: Parquet's CPU-only one when the GPU is disabled.</summary>
-    private static string BackendGrainKey(string backend, bool gpu) => backend == "parquet" && !gpu ? BackendProvider.ParquetOnCpu : backend;
 
     /// <summary>Whose fault <paramref name="e"/> is: the request's input, a backend, or the cluster itself.</summary>
     internal static FailureCause CauseOf(Exception e) => e switch
