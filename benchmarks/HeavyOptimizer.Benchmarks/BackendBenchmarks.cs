@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using HeavyOptimizer.Backends;
 using HeavyOptimizer.Backends.HeavyDb;
+using HeavyOptimizer.Backends.HeavyDb.StandIn;
 using HeavyOptimizer.Backends.Parquet;
 using HeavyOptimizer.Core.Data;
 
@@ -8,17 +9,20 @@ namespace HeavyOptimizer.Benchmarks;
 
 /// <summary>
 /// The data backends on the generated 25,544 x 82 file: ingest from CSV (parse, store, checksum), read back the
-/// matrix, per-strategy metrics in the backend's engine. Each run gets a fresh store.
+/// matrix, per-strategy metrics in the backend's engine. Each run gets a fresh store. <c>heavydb-binary</c> and
+/// <c>heavydb-http</c> go through the Thrift client over loopback sockets to the protocol-level stand-in server, whose
+/// SQL runs on the same embedded engine as <c>heavydb-embedded</c>: the difference is the protocol's cost.
 /// </summary>
 [MemoryDiagnoser]
 public class BackendBenchmarks
 {
+    private readonly List<HeavyDbStandInServer> _servers = [];
     private string _csv = null!;
     private string _store = null!;
     private IDataBackend _backend = null!;
     private string _fingerprint = null!;
 
-    [Params("parquet", "heavydb-embedded")]
+    [Params("parquet", "heavydb-embedded", "heavydb-binary", "heavydb-http")]
     public string Backend { get; set; } = "parquet";
 
     [GlobalSetup]
@@ -34,6 +38,11 @@ public class BackendBenchmarks
     public async Task Cleanup()
     {
         await _backend.DisposeAsync();
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
         Directory.Delete(_store, recursive: true);
     }
 
@@ -58,9 +67,20 @@ public class BackendBenchmarks
     [Benchmark]
     public async Task<int> Metrics() => (await _backend.ComputeMetricsAsync(_fingerprint)).Length;
 
-    private async Task<IDataBackend> Open(string store) => Backend == "parquet"
-        ? new ParquetBackend(new ParquetBackendOptions { DataDirectory = store, Compute = "cpu" })
-        : await HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = "embedded", DataDirectory = store });
+    private async Task<IDataBackend> Open(string store)
+    {
+        switch (Backend)
+        {
+            case "parquet":
+                return new ParquetBackend(new ParquetBackendOptions { DataDirectory = store, Compute = "cpu" });
+            case "heavydb-embedded":
+                return await HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = "embedded", DataDirectory = store });
+            default:
+                var server = await HeavyDbStandInServer.StartAsync(new HeavyDbStandInOptions { DataDirectory = store });
+                _servers.Add(server);
+                return await HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = server.Url(Backend == "heavydb-http" ? "http" : "binary") });
+        }
+    }
 }
 
 /// <summary>
