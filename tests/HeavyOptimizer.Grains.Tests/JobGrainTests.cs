@@ -260,11 +260,19 @@ public sealed class JobGrainTests(ClusterFixture fixture)
     [Fact]
     public async Task Inputs_are_read_only_inside_the_input_roots_and_checked_before_the_job_is_accepted()
     {
+        Directory.CreateDirectory(Path.Combine(ClusterFixture.Root, "input"));
         var outside = Path.Combine(ClusterFixture.Root, "outside.csv");
         File.WriteAllText(outside, Some.Csv(Some.RandomMatrix(30, 12, 2)));
         var link = Path.Combine(ClusterFixture.Root, "input", "sneaky.csv");
         File.Delete(link);
         File.CreateSymbolicLink(link, "/etc/passwd");
+        var fifo = Path.Combine(ClusterFixture.Root, "input", "pipe.csv");
+        File.Delete(fifo);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            mkfifo.WaitForExit();
+        }
+
         var grains = fixture.Cluster.GrainFactory;
 
         foreach (var (input, expected) in new[]
@@ -272,6 +280,7 @@ public sealed class JobGrainTests(ClusterFixture fixture)
                      (outside, "outside the cluster's input roots"), (link, "outside the cluster's input roots"), ("/etc/shadow", "outside the cluster's input roots"),
                      (Path.Combine(ClusterFixture.Root, "input", "..", "outside.csv"), "outside the cluster's input roots"),
                      ("relative.csv", "give an absolute path"), (Path.Combine(ClusterFixture.Root, "input", "missing.csv"), "no such file"),
+                     (fifo, "is not a regular file"), (Path.Combine(ClusterFixture.Root, "input"), "no such file"),
                      (IUploadGrain.Scheme + new string('a', 64), "no such upload"), (IUploadGrain.Scheme + "nothex", "64 lower-case hex"),
                  })
         {

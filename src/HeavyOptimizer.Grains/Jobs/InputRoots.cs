@@ -47,8 +47,36 @@ public sealed class InputRoots
             throw new InvalidJobException("input", $"input {path}: no such file under the input roots");
         }
 
+        if (!IsRegularFile(real))
+        {
+            throw new InvalidJobException("input", $"input {path} is not a regular file (a pipe or a device would block or never end)");
+        }
+
         return real;
     }
+
+    /// <summary>Whether <paramref name="path"/> is a regular file, not a FIFO, socket or device (.NET's FileInfo cannot tell them apart).</summary>
+    public static bool IsRegularFile(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return File.Exists(path);
+        }
+
+        // statx's buffer is the same on every Linux architecture: stx_mode is the 16 bits at offset 28.
+        Span<byte> buffer = stackalloc byte[256];
+        return Statx(AtCurrentDirectory, path, 0, StatxType, ref buffer[0]) == 0
+               && (BitConverter.ToUInt16(buffer[28..30]) & FileTypeMask) == RegularFileType;
+    }
+
+    private const int AtCurrentDirectory = -100;
+    private const uint StatxType = 1;
+    private const int FileTypeMask = 0xF000;
+    private const int RegularFileType = 0x8000;
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "statx", SetLastError = true)]
+    [System.Runtime.InteropServices.DefaultDllImportSearchPaths(System.Runtime.InteropServices.DllImportSearchPath.SafeDirectories)]
+    private static extern int Statx(int directory, [System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref byte buffer);
 
     /// <summary>Whether <paramref name="path"/> (full, resolved) is <paramref name="root"/> or lies below it.</summary>
     public static bool Inside(string path, string root)
@@ -56,7 +84,7 @@ public sealed class InputRoots
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(root);
         var withSeparator = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
-        return path.StartsWith(withSeparator, StringComparison.Ordinal);
+        return path == root || path.StartsWith(withSeparator, StringComparison.Ordinal);
     }
 
     /// <summary><paramref name="fullPath"/> with every symbolic link along it resolved; parts that do not exist are kept as written.</summary>
