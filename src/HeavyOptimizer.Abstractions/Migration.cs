@@ -97,7 +97,9 @@ public sealed record AuditEntry(
 
 /// <summary>
 /// How a job went, as reported to the controller for its statistics and automatic rollback: its primary backend, the
-/// failure's cause when it failed, and the route it ran on.
+/// job's wall time (<see cref="Seconds"/>, which includes the search the requester chose), the time spent in the
+/// backend itself (<see cref="BackendSeconds"/>: ingest, read-back, metrics), the failure's cause when it failed, and
+/// the route it ran on.
 /// </summary>
 [GenerateSerializer]
 [Immutable]
@@ -111,7 +113,8 @@ public sealed record JobOutcome(
     [property: Id(5)] double? ResultVariance,
     [property: Id(6)] DateTimeOffset At,
     [property: Id(7)] FailureCause? Cause = null,
-    [property: Id(8)] Route? Route = null)
+    [property: Id(8)] Route? Route = null,
+    [property: Id(9)] double? BackendSeconds = null)
 {
     /// <summary>True when the job failed through its backend: the only failures that count against one.</summary>
     public bool BackendFailure => !Succeeded && Cause == FailureCause.Backend;
@@ -119,7 +122,8 @@ public sealed record JobOutcome(
 
 /// <summary>
 /// Per-backend figures over the window (the outcomes since the last phase change): jobs, backend-cause failures
-/// (<see cref="Errors"/>, the only ones in <see cref="ErrorRate"/>), failures of other causes, runtime percentiles.
+/// (<see cref="BackendErrors"/>, the only ones in <see cref="ErrorRate"/>), failures of other causes, job runtime
+/// percentiles, and the 95th percentile of the time spent in the backend itself (what the runtime rollback reads).
 /// </summary>
 [GenerateSerializer]
 [Immutable]
@@ -127,12 +131,13 @@ public sealed record JobOutcome(
 public sealed record BackendStats(
     [property: Id(0)] string Backend,
     [property: Id(1)] int Jobs,
-    [property: Id(2)] int Errors,
+    [property: Id(2)] int BackendErrors,
     [property: Id(3)] double ErrorRate,
     [property: Id(4)] double P50Seconds,
     [property: Id(5)] double P95Seconds,
     [property: Id(6)] int InputFailures = 0,
-    [property: Id(7)] int OtherFailures = 0);
+    [property: Id(7)] int OtherFailures = 0,
+    [property: Id(8)] double P95BackendSeconds = 0);
 
 /// <summary>
 /// The controller's state for <c>hopt status</c> and the dashboard. <see cref="DualWriteJobs"/> counts the jobs whose

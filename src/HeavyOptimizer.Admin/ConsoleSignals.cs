@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace HeavyOptimizer.Admin;
 
-/// <summary>Ctrl+C and SIGTERM as a cancellation of what the command is doing, so that it stops at once and exits 130.</summary>
+/// <summary>
+/// Ctrl+C and SIGTERM as a cancellation of what the command is doing, so that it stops at once and exits 130; work that
+/// cannot be cancelled (a read blocked on a pipe) does not keep the process alive: it exits 130 two seconds later.
+/// </summary>
 internal sealed class ConsoleSignals : IDisposable
 {
     private readonly CancellationTokenSource _stop;
@@ -26,9 +29,16 @@ internal sealed class ConsoleSignals : IDisposable
         _stop.Dispose();
     }
 
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
+
     private void Stop(PosixSignalContext context)
     {
         context.Cancel = true;
         _stop.Cancel();
+        _ = Task.Delay(Grace).ContinueWith(_ =>
+        {
+            Console.Error.WriteLine("hopt: cancelled");
+            Environment.Exit(ExitCodes.Cancelled);
+        }, TaskScheduler.Default);
     }
 }

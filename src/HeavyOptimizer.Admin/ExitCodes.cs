@@ -41,6 +41,12 @@ internal static class ExitCodes
             error.WriteLine($"hopt: failed: {OneLine(e.Message)}");
             return Failure;
         }
+        catch (Exception e)
+        {
+            // Anything else is a fault of hopt itself: still one line, never a stack trace.
+            error.WriteLine($"hopt: internal error ({e.GetType().Name}): {OneLine(e.Message)}");
+            return Failure;
+        }
     }
 
     /// <summary>The first line of a message: every error is one line.</summary>

@@ -1,6 +1,12 @@
 using HeavyOptimizer.Admin;
 
 var parse = Cli.Build().Parse(args);
-var code = await parse.InvokeAsync();
-// An unknown option or a value outside its choices is bad input (2), like every other error the commands report.
-return parse.Errors.Count > 0 ? ExitCodes.BadInput : code;
+if (parse.Errors.Count > 0)
+{
+    // An unknown option or a value that does not parse is bad input (2), said in one line like every other error.
+    var first = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+    Console.Error.WriteLine($"hopt: error: {Cli.Describe(first.Message)} (see: hopt {string.Join(' ', parse.CommandResult.Command.Name == "hopt" ? [] : [parse.CommandResult.Command.Name])} --help)".Replace("  ", " ", StringComparison.Ordinal));
+    return ExitCodes.BadInput;
+}
+
+return await parse.InvokeAsync();

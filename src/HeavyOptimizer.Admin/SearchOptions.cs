@@ -35,9 +35,12 @@ internal sealed class SearchOptions
 
     public Option<ulong> Seed { get; } = new("--seed") { Description = "Random seed", DefaultValueFactory = _ => 42 };
 
-    public Option<double?> TimeLimit { get; } = new("--time-limit") { Description = "Search for this many seconds instead of the evaluation budgets (not reproducible)" };
+    public Option<double?> TimeLimit { get; } = new("--time-limit")
+    {
+        Description = "Search for this many seconds instead of the evaluation budgets (not reproducible); with --max-evaluations, whichever ends first",
+    };
 
-    public Option<long?> MaxEvaluations { get; } = new("--max-evaluations") { Description = "Evaluation budget per algorithm and size" };
+    public Option<long?> MaxEvaluations { get; } = new("--max-evaluations") { Description = "Evaluation budget per algorithm and size (with --time-limit, whichever ends first)" };
 
     public Option<string[]> Parameters { get; } = new("--param")
     {

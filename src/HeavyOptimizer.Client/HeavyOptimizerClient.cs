@@ -141,16 +141,30 @@ internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimize
 
     public async Task<string> UploadAsync(string path, CancellationToken cancellation = default)
     {
-        var length = new FileInfo(path).Length;
-        if (length > IUploadGrain.MaxBytes)
-        {
-            throw new ArgumentException($"{path}: {length:N0} bytes; the cluster takes uploads up to {IUploadGrain.MaxBytes:N0}, put larger inputs on the shared data root");
-        }
-
-        var content = await File.ReadAllBytesAsync(path, cancellation);
+        var content = await ReadBoundedAsync(path, cancellation);
         var key = IUploadGrain.KeyOf(content);
         await ClusterCalls.RetryAsync(() => cluster.GetGrain<IUploadGrain>(key).Store(content), options.RetryWindow, cancellation);
         return IUploadGrain.Scheme + key;
+    }
+
+    /// <summary>The file's bytes, refused once they pass the upload limit (a device like /dev/zero never ends, its reported length is 0).</summary>
+    private static async Task<byte[]> ReadBoundedAsync(string path, CancellationToken cancellation)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
+        using var content = new MemoryStream();
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = await file.ReadAsync(buffer, cancellation)) > 0)
+        {
+            if (content.Length + read > IUploadGrain.MaxBytes)
+            {
+                throw new ArgumentException($"{path}: more than {IUploadGrain.MaxBytes:N0} bytes; the cluster takes uploads up to that, put larger inputs on the shared data root");
+            }
+
+            content.Write(buffer, 0, read);
+        }
+
+        return content.ToArray();
     }
 
     public Task<JobStatus> SubmitAsync(string jobId, JobSpec spec, CancellationToken cancellation = default) =>

@@ -104,6 +104,7 @@ public static class SiloHost
             $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.Postgres is null ? "127.0.0.1" : options.Address,
             options.Postgres is null ? "localhost (embedded)" : "ADO.NET on PostgreSQL", options.Postgres is null ? $"SQLite {options.StateDatabase}" : "PostgreSQL",
             gpu ? "yes (gpu=true)" : "no (gpu=false)", options.DataDirectory, string.Join(", ", roots), DashboardUrl(options)));
+        app.Lifetime.ApplicationStopping.Register(() => log.LogInformation("Silo {Silo} stopping: its running jobs are handed back and resume on a live silo", $"silo-{options.SiloPort}"));
         return app;
     }
 }

@@ -239,13 +239,15 @@ public sealed class JobGrainTests(ClusterFixture fixture)
         var status = await Controller.GetStatus(3);
         Assert.Equal((MigrationPhase.CutOver, 50), (status.Config.Phase, status.Config.TrafficPercentParquet));
         Assert.Equal(2, status.Backends.Count);
-        Assert.All(status.Backends, b => Assert.Equal((0, 0.0), (b.Errors, b.ErrorRate)));
+        Assert.All(status.Backends, b => Assert.Equal((0, 0.0), (b.BackendErrors, b.ErrorRate)));
         Assert.Equal(50, status.Backends.Sum(b => b.InputFailures));
     }
 
     [Theory]
     [InlineData("../../../../x")]
     [InlineData("semi;colon")]
+    [InlineData("..")]
+    [InlineData(".")]
     [InlineData("has space")]
     [InlineData("a/b")]
     public async Task Job_ids_that_could_name_a_path_are_refused_at_submit(string id)
@@ -280,7 +282,7 @@ public sealed class JobGrainTests(ClusterFixture fixture)
                      (outside, "outside the cluster's input roots"), (link, "outside the cluster's input roots"), ("/etc/shadow", "outside the cluster's input roots"),
                      (Path.Combine(ClusterFixture.Root, "input", "..", "outside.csv"), "outside the cluster's input roots"),
                      ("relative.csv", "give an absolute path"), (Path.Combine(ClusterFixture.Root, "input", "missing.csv"), "no such file"),
-                     (fifo, "is not a regular file"), (Path.Combine(ClusterFixture.Root, "input"), "no such file"),
+                     (fifo, "is not a regular file"), (Path.Combine(ClusterFixture.Root, "input"), "is a directory"),
                      (IUploadGrain.Scheme + new string('a', 64), "no such upload"), (IUploadGrain.Scheme + "nothex", "64 lower-case hex"),
                  })
         {

@@ -59,6 +59,8 @@ public class MigrationIniTests
     [InlineData("[MIGRATION]\nenable_dual_write = true", "no [SYSTEM] section")]
     [InlineData("[SYSTEM]\n[MIGRATION]\n[LOGGING]\nlevel = debug", "line 3: unknown section [LOGGING]")]
     [InlineData("[SYSTEM]\n[MIGRATION]\nvalidaton_enabled = true", "line 3: unknown key validaton_enabled in [MIGRATION]")]
+    [InlineData("[SYSTEM]\n[MIGRATION]\ndeployment_environment = purple", "line 3, deployment_environment: 'purple' is not blue or green")]
+    [InlineData("[SYSTEM]\n[MIGRATION]\ntrack_migration_metrics = maybe", "line 3, track_migration_metrics: 'maybe' is not true or false")]
     public void Bad_files_are_errors_naming_the_line(string ini, string expected)
     {
         var e = Assert.Throws<FormatException>(() => MigrationIni.Target(ini, new MigrationConfig(), false, out _));

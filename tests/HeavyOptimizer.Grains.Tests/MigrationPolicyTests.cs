@@ -8,12 +8,17 @@ public class MigrationPolicyTests
     private readonly MigrationPolicy _policy = new(new MigrationControllerState(), new MigrationPolicyOptions(), TimeProvider.System);
     private int _jobs;
 
-    /// <summary>An outcome of a job routed under the settings in force (so it belongs to the current window).</summary>
-    private JobOutcome Outcome(string id, string backend = "heavydb", bool ok = true, double seconds = 0.5, bool? consistent = true, double? variance = 0, FailureCause? cause = null)
+    /// <summary>
+    /// An outcome of a job routed under the settings in force (so it belongs to the current window); mirrored when it
+    /// was compared; <paramref name="seconds"/> in the backend unless <paramref name="searchSeconds"/> adds a search.
+    /// </summary>
+    private JobOutcome Outcome(string id, string backend = "heavydb", bool ok = true, double seconds = 0.5, bool? consistent = true, double? variance = 0,
+        FailureCause? cause = null, double searchSeconds = 0)
     {
         var c = _policy.State.Config;
-        return new JobOutcome(id, backend, ok, seconds, consistent, variance, DateTimeOffset.UtcNow, ok ? null : cause ?? FailureCause.Backend,
-            new Route(backend, null, c.Version, consistent is not null, c.Phase, c.TrafficPercentParquet));
+        var secondary = consistent is null ? null : backend == "parquet" ? "heavydb" : "parquet";
+        return new JobOutcome(id, backend, ok, seconds + searchSeconds, consistent, variance, DateTimeOffset.UtcNow, ok ? null : cause ?? FailureCause.Backend,
+            new Route(backend, secondary, c.Version, consistent is not null, c.Phase, c.TrafficPercentParquet), seconds);
     }
 
     /// <summary>Records <paramref name="count"/> clean outcomes of distinct jobs on <paramref name="backend"/>.</summary>
@@ -175,7 +180,7 @@ public class MigrationPolicyTests
 
         var status = _policy.Status();
         Assert.Equal(MigrationPhase.CutOver, status.Config.Phase);
-        Assert.All(status.Backends, b => Assert.Equal((0, 0.0, 25), (b.Errors, b.ErrorRate, b.InputFailures)));
+        Assert.All(status.Backends, b => Assert.Equal((0, 0.0, 25), (b.BackendErrors, b.ErrorRate, b.InputFailures)));
     }
 
     [Fact]
@@ -196,7 +201,7 @@ public class MigrationPolicyTests
         _policy.SetPhase(MigrationPhase.DualWrite, false, "ops", "try again");
         CleanJobs(5);
         Assert.Equal(MigrationPhase.DualWrite, _policy.State.Config.Phase);
-        Assert.DoesNotContain(_policy.Status().Backends, b => b.Errors > 0);
+        Assert.DoesNotContain(_policy.Status().Backends, b => b.BackendErrors > 0);
 
         // A job routed before the phase change reports late: counted once, outside the new window.
         var late = new JobOutcome("late", "parquet", false, 1, null, null, DateTimeOffset.UtcNow, FailureCause.Backend, new Route("parquet", null, 1, false, MigrationPhase.CutOver));
@@ -224,8 +229,40 @@ public class MigrationPolicyTests
 
         Assert.NotNull(rollback);
         Assert.Equal(("controller", "automatic rollback", MigrationPhase.HeavyDbOnly), (rollback.Who, rollback.Action, _policy.State.Config.Phase));
-        Assert.Contains(trigger switch { "variance" => "differ by", "runtime" => "runtime p95", _ => "consistency check failed" }, rollback.Why, StringComparison.Ordinal);
+        Assert.Contains(trigger switch { "variance" => "differ by", "runtime" => "backend time p95", _ => "consistency check failed" }, rollback.Why, StringComparison.Ordinal);
         Assert.Empty(_policy.State.Window);
+    }
+
+    [Fact]
+    public void A_long_search_the_requester_asked_for_is_not_a_slow_backend()
+    {
+        _policy.SetPhase(MigrationPhase.CutOver, true, "ops", "cut");
+        _policy.SetTraffic(100, "ops", "all");
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Null(_policy.Record(Outcome($"timed-{i}", "parquet", seconds: 0.3, consistent: null, searchSeconds: 10)));
+        }
+
+        Assert.Equal(MigrationPhase.CutOver, _policy.State.Config.Phase);
+        var parquet = _policy.Status().Backends.Single();
+        Assert.Equal((10.3, 0.3), (parquet.P95Seconds, parquet.P95BackendSeconds));
+    }
+
+    [Fact]
+    public void Mirrored_jobs_that_were_never_compared_do_not_make_settings_last_known_good()
+    {
+        _policy.SetPhase(MigrationPhase.DualWrite, false, "ops", "dual");
+        _policy.SetValidation(false, null, "ops", "no comparisons");
+        for (var i = 0; i < 25; i++)
+        {
+            var c = _policy.State.Config;
+            _policy.Record(new JobOutcome($"unchecked-{i}", "heavydb", true, 0.2, null, null, DateTimeOffset.UtcNow, null, new Route("heavydb", "parquet", c.Version, false, c.Phase), 0.2));
+        }
+
+        Assert.Null(_policy.State.LastKnownGood);
+        _policy.SetValidation(true, null, "ops", "compare again");
+        CleanJobs(20);
+        Assert.True(_policy.State.LastKnownGood!.ValidationEnabled);
     }
 
     [Fact]
@@ -344,6 +381,7 @@ public class MigrationPolicyTests
         Assert.Contains("--replace", again.Message, StringComparison.Ordinal);
         Assert.Equal("checkpoint before-cutover (replaced)", _policy.Checkpoint("before-cutover", true, "bob", "new baseline").Action);
         Assert.Throws<ArgumentException>(() => _policy.Checkpoint("../x", false, "bob", "path"));
+        Assert.Throws<ArgumentException>(() => _policy.Checkpoint("LAST-KNOWN-GOOD", false, "bob", "shadow"));
     }
 
     [Fact]
@@ -375,8 +413,8 @@ public class MigrationPolicyTests
         var heavy = status.Backends.Single(b => b.Backend == "heavydb");
         var parquet = status.Backends.Single(b => b.Backend == "parquet");
 
-        Assert.Equal((10, 0, 5.0, 10.0), (heavy.Jobs, heavy.Errors, heavy.P50Seconds, heavy.P95Seconds));
-        Assert.Equal((2, 1, 1.0, 1), (parquet.Jobs, parquet.Errors, parquet.ErrorRate, parquet.InputFailures));
+        Assert.Equal((10, 0, 5.0, 10.0), (heavy.Jobs, heavy.BackendErrors, heavy.P50Seconds, heavy.P95Seconds));
+        Assert.Equal((2, 1, 1.0, 1), (parquet.Jobs, parquet.BackendErrors, parquet.ErrorRate, parquet.InputFailures));
         Assert.Equal((10, 9, 0.9), (status.DualWriteJobs, status.CleanDualWriteJobs, status.MatchRate));
         Assert.Equal("cut_over: 9 of 20 clean dual-write jobs", status.NextPhase);
     }

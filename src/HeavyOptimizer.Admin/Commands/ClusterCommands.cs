@@ -60,7 +60,7 @@ internal static class ClusterCommands
 
             var id = parse.GetValue(jobId) ?? $"job-{DateTime.UtcNow:yyyyMMddHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
             Grains.Jobs.JobRequests.ValidateId(id);
-            var path = Path.GetFullPath(parse.GetValue(input)!);
+            var path = LocalFile(parse.GetValue(input)!, "a CSV file");
             var spec = search.Read(parse, parse.GetValue(upload) ? await UploadAsync(client, path, ct) : path);
             JobStatus status;
             try
@@ -91,8 +91,25 @@ internal static class ClusterCommands
         return command;
     }
 
+    /// <summary>The full path of a file the user named, or an error naming what it is instead (empty, a directory).</summary>
+    private static string LocalFile(string given, string what)
+    {
+        if (string.IsNullOrWhiteSpace(given))
+        {
+            throw new ArgumentException($"an empty path where {what} was expected");
+        }
+
+        var path = Path.GetFullPath(given);
+        return Directory.Exists(path) ? throw new ArgumentException($"{path} is a directory, not {what}") : path;
+    }
+
     private static async Task<string> UploadAsync(IHeavyOptimizerClient client, string path, CancellationToken cancellation)
     {
+        if (File.Exists(path) && !Grains.Jobs.InputRoots.IsRegularFile(path))
+        {
+            throw new ArgumentException($"{path} is not a regular file (a pipe or a device): it cannot be uploaded");
+        }
+
         try
         {
             return await client.UploadAsync(path, cancellation);
@@ -132,6 +149,7 @@ internal static class ClusterCommands
         var id = new Argument<string>("id") { Description = "Job id" };
         return ClusterCommand("job", "Show one job", [id], async (parse, client, json, ct) =>
         {
+            Grains.Jobs.JobRequests.ValidateId(parse.GetValue(id));
             var status = await client.GetAsync(parse.GetValue(id)!, ct);
             if (status is null)
             {
@@ -183,8 +201,9 @@ internal static class ClusterCommands
     /// The legacy replay scripts as one command: failed jobs (not those that failed on their own input, unless
     /// --include-input-errors), jobs Running with no progress for some minutes, or completed jobs whose run directory is
     /// missing or fails its manifest check here (the gaps detect_and_replay_gaps.py looked for), resubmitted as new jobs
-    /// with the same request, optionally on one backend, at most --count of them. A job already replayed is skipped
-    /// unless --again, so running it twice replays nothing twice; a replay is an ordinary job, itself replayable.
+    /// with the same request, optionally on one backend, at most --count of them. A job already replayed, and a replay
+    /// (its original's attempt), are skipped unless --again, so running it twice replays nothing twice. A job whose
+    /// replay the cluster refuses (its input gone from the roots) is named and the others go on; the exit is then 2.
     /// --dry-run checks each replay exactly as the real run would, submitting nothing.
     /// </summary>
     private static Command Replay()
@@ -193,13 +212,13 @@ internal static class ClusterCommands
         var stuck = new Option<double?>("--stuck-minutes") { Description = "Replay jobs Running with no progress for this many minutes" };
         var missing = new Option<bool>("--missing-output") { Description = "Replay completed jobs whose run directory is missing or incomplete (checked on this machine)" };
         var inputErrors = new Option<bool>("--include-input-errors") { Description = "Also replay jobs that failed on their own input (a bad CSV fails the same way again unless it was fixed)" };
-        var again = new Option<bool>("--again") { Description = "Replay jobs that were replayed before" };
+        var againOption = new Option<bool>("--again") { Description = "Replay jobs that were replayed before, and replays that failed" };
         var backend = new Option<string?>("--backend") { Description = "Run the replays on this backend only (heavydb or parquet)" };
         var count = new Option<int>("--count") { Description = "At most this many", DefaultValueFactory = _ => 10 };
         var since = new Option<DateOnly?>("--since") { Description = "First UTC day to look at (default today)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check and list what would be replayed, submit nothing" };
         return ClusterCommand("replay", "Resubmit failed, stuck or output-less jobs, optionally on one backend",
-            [failed, stuck, missing, inputErrors, again, backend, count, since, dryRun], async (parse, client, json, ct) =>
+            [failed, stuck, missing, inputErrors, againOption, backend, count, since, dryRun], async (parse, client, json, ct) =>
         {
             if (!parse.GetValue(failed) && parse.GetValue(stuck) is null && !parse.GetValue(missing))
             {
@@ -209,6 +228,11 @@ internal static class ClusterCommands
             if (parse.GetValue(count) < 1 || parse.GetValue(stuck) is <= 0)
             {
                 throw new ArgumentException("--count and --stuck-minutes: positive numbers");
+            }
+
+            if (parse.GetValue(backend) is { } only && only is not ("heavydb" or "parquet"))
+            {
+                throw new ArgumentException($"--backend {only}: heavydb or parquet");
             }
 
             var candidates = new List<(JobStatus Job, string Why)>();
@@ -240,24 +264,32 @@ internal static class ClusterCommands
                     .Select(j => (j, $"completed, output missing or incomplete: {j.Result?.RunDirectory ?? "none recorded"}")));
             }
 
+            // A job already replayed is done with unless --again; a replay is its original's attempt, so a failed
+            // replay is not replayed by itself either (that would redo the same request on every run).
             var replayed = new List<JobStatus>();
+            var refused = new List<string>();
             var dry = parse.GetValue(dryRun);
-            var skipped = candidates.Count(c => c.Job.Replays.Count > 0 && !parse.GetValue(again));
-            foreach (var (original, why) in candidates.Where(c => c.Job.Replays.Count == 0 || parse.GetValue(again)).Take(parse.GetValue(count)))
+            var again = parse.GetValue(againOption);
+            var skipped = candidates.Count(c => !again && (c.Job.Replays.Count > 0 || c.Job.Spec.ReplayOf is not null));
+            foreach (var (original, why) in candidates.Where(c => again || c.Job.Replays.Count == 0 && c.Job.Spec.ReplayOf is null).Take(parse.GetValue(count)))
             {
                 var spec = original.Spec with { BackendOverride = parse.GetValue(backend) ?? original.Spec.BackendOverride, ReplayOf = original.JobId };
                 var id = ReplayId(original.JobId);
-                if (dry)
+                try
                 {
-                    await client.CheckAsync(id, spec, ct);
+                    replayed.Add(dry ? await CheckedAsync(client, id, spec, original, ct) : await client.SubmitAsync(id, spec, ct));
+                }
+                catch (InvalidJobException e)
+                {
+                    refused.Add(original.JobId);
+                    Console.Error.WriteLine($"hopt: cannot replay {original.JobId}: {ExitCodes.OneLine(e.Message)}");
+                    continue;
                 }
 
                 if (!json)
                 {
                     Console.WriteLine($"{(dry ? "would replay" : "replaying")} {original.JobId} ({why}) as {id}{(spec.BackendOverride is { } b ? $" on {b}" : "")}");
                 }
-
-                replayed.Add(dry ? original : await client.SubmitAsync(id, spec, ct));
             }
 
             if (json)
@@ -266,11 +298,18 @@ internal static class ClusterCommands
             }
             else
             {
-                Console.WriteLine($"{(dry ? "would replay" : "replayed")} {replayed.Count} job(s){(skipped > 0 ? $"; {skipped} already replayed (--again to replay them again)" : "")}");
+                Console.WriteLine($"{(dry ? "would replay" : "replayed")} {replayed.Count} job(s){(skipped > 0 ? $"; {skipped} already replayed (--again to replay them again)" : "")}" +
+                                  $"{(refused.Count > 0 ? $"; {refused.Count} cannot be replayed as they stand: {string.Join(", ", refused)}" : "")}");
             }
 
-            return ExitCodes.Success;
+            return refused.Count > 0 ? ExitCodes.BadInput : ExitCodes.Success;
         });
+    }
+
+    private static async Task<JobStatus> CheckedAsync(IHeavyOptimizerClient client, string id, JobSpec spec, JobStatus original, CancellationToken cancellation)
+    {
+        await client.CheckAsync(id, spec, cancellation);
+        return original;
     }
 
     /// <summary>The id of a replay: the original's without any earlier replay suffix, plus the time to the millisecond.</summary>
@@ -350,7 +389,7 @@ internal static class ClusterCommands
         var allowUnknown = new Option<bool>("--allow-unknown") { Description = "Skip unknown keys and sections instead of refusing the file" };
         var import = Change("import", "Apply an ini file as one target state: all of it, or nothing", [file, force, allowUnknown], async (parse, c, who, why) =>
         {
-            var text = await File.ReadAllTextAsync(parse.GetValue(file)!);
+            var text = await File.ReadAllTextAsync(LocalFile(parse.GetValue(file)!, "an ini file"));
             var outcome = await c.ImportIni(text, parse.GetValue(force), parse.GetValue(allowUnknown), who, why);
             foreach (var note in outcome.Notes)
             {
@@ -415,7 +454,7 @@ internal static class ClusterCommands
         Console.WriteLine($"  window: outcomes since {(status.WindowSince is { } since ? since.ToString("u", CultureInfo.InvariantCulture) : "the cluster began")}; next: {status.NextPhase ?? "none (parquet_only is the last phase)"}");
         foreach (var b in status.Backends)
         {
-            Console.WriteLine($"  {b.Backend,-8} jobs {b.Jobs,5}  backend errors {b.Errors,4} ({b.ErrorRate:P1})  input errors {b.InputFailures,4}  other failures {b.OtherFailures,4}  p50 {b.P50Seconds:F2} s  p95 {b.P95Seconds:F2} s");
+            Console.WriteLine($"  {b.Backend,-8} jobs {b.Jobs,5}  backend errors {b.BackendErrors,4} ({b.ErrorRate:P1})  input errors {b.InputFailures,4}  other failures {b.OtherFailures,4}  job p50 {b.P50Seconds:F2} s  p95 {b.P95Seconds:F2} s  backend p95 {b.P95BackendSeconds:F2} s");
         }
 
         Console.WriteLine($"  dual-write jobs compared {status.DualWriteJobs}, clean {status.CleanDualWriteJobs}, match rate {(status.MatchRate is { } rate ? rate.ToString("P1", CultureInfo.InvariantCulture) : "n/a (nothing compared yet)")}");

@@ -25,6 +25,11 @@ public static class SearchAlgorithms
         }
 
         var wanted = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (wanted.GroupBy(c => c, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new ArgumentException($"algorithm '{twice.Key}' is listed twice");
+        }
+
         foreach (var code in wanted)
         {
             if (!All.Any(a => a.Code.Equals(code, StringComparison.OrdinalIgnoreCase)))

@@ -42,6 +42,11 @@ public sealed class InputRoots
                 outsideInputRoots: true);
         }
 
+        if (Directory.Exists(real))
+        {
+            throw new InvalidJobException("input", $"input {path} is a directory, not a CSV file");
+        }
+
         if (!File.Exists(real))
         {
             throw new InvalidJobException("input", $"input {path}: no such file under the input roots");

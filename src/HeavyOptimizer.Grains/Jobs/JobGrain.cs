@@ -279,7 +279,7 @@ public sealed partial class JobGrain(
             // dying in between costs a rerun, never the outcome.
             var report = run.Report;
             await RecordAsync(controller, new JobOutcome(jobId, run.Result.Backend, true, run.Result.Seconds, report?.Passed,
-                report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, time.GetUtcNow(), null, route));
+                report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, time.GetUtcNow(), null, route, run.Primary.BackendSeconds));
             if (await SaveAsync(s => s with { State = JobState.Completed, Result = run.Result, Consistency = report, FinishedAt = time.GetUtcNow() }))
             {
                 LogCompleted(jobId, run.Result.Backend, run.Result.BestFitness, report?.Summary ?? "not mirrored");
@@ -296,7 +296,15 @@ public sealed partial class JobGrain(
         {
             var cause = CauseOf(e);
             var message = Core.Messages.OneLine(e.Message);
-            LogFailed(jobId, cause.ToString().ToLowerInvariant(), message);
+            if (cause == FailureCause.Input)
+            {
+                LogFailedOnInput(jobId, message);
+            }
+            else
+            {
+                LogFailed(jobId, cause.ToString().ToLowerInvariant(), message);
+            }
+
             var current = state.State.Status!;
             var seconds = (time.GetUtcNow() - (current.StartedAt ?? current.SubmittedAt)).TotalSeconds;
             await RecordAsync(controller, new JobOutcome(jobId, current.Route?.Primary ?? "unrouted", false, seconds, null, null, time.GetUtcNow(), cause, current.Route));
@@ -395,6 +403,9 @@ public sealed partial class JobGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: its run ended without recording an end ({Reason}); the watchdog will start it again")]
     private partial void LogRunFaulted(string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed (input): {Reason}")]
+    private partial void LogFailedOnInput(string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed ({Cause}): {Reason}")]
     private partial void LogFailed(string jobId, string cause, string reason);

@@ -31,13 +31,16 @@ public static partial class JobRequests
     /// <summary>The largest value of a count parameter (population, iterations, ...): keeps one job from exhausting a silo's memory.</summary>
     public const double MaxParameter = 100_000;
 
-    /// <summary>Throws unless <paramref name="jobId"/> is 1..128 of A-Z a-z 0-9 . _ - (it names files: run directories, share answers).</summary>
+    /// <summary>
+    /// Throws unless <paramref name="jobId"/> is 1..128 of A-Z a-z 0-9 . _ -, not all dots (it names files: run
+    /// directories, share answers).
+    /// </summary>
     public static void ValidateId(string? jobId)
     {
-        if (string.IsNullOrEmpty(jobId) || !JobId().IsMatch(jobId))
+        if (string.IsNullOrEmpty(jobId) || !JobId().IsMatch(jobId) || jobId.Trim('.').Length == 0)
         {
             var shown = jobId is null ? "(none)" : jobId.Length > 40 ? $"'{jobId[..40]}...' ({jobId.Length} characters)" : $"'{jobId}'";
-            throw new InvalidJobException("job_id", $"job id {shown}: use 1..128 of A-Z a-z 0-9 . _ -");
+            throw new InvalidJobException("job_id", $"job id {shown}: use 1..128 of A-Z a-z 0-9 . _ -, not only dots");
         }
     }
 
@@ -62,6 +65,11 @@ public static partial class JobRequests
         if (spec.ReplayOf is not null)
         {
             ValidateId(spec.ReplayOf);
+        }
+
+        if (spec.Algorithms is { } listed && string.IsNullOrWhiteSpace(listed))
+        {
+            throw new InvalidJobException("algorithms", "no algorithm listed: name some of ga,pso,sa,de,aco,hc,bo,rs, or leave the list out for all eight");
         }
 
         if (spec.UltaGates && !spec.Ulta)

@@ -192,4 +192,8 @@ public sealed class JobRunner(
 public sealed record JobRun(JobResult Result, ConsistencyReport? Report, BackendTimings Primary, BackendTimings? Secondary);
 
 /// <summary>Seconds one backend spent on a job, phase by phase (what log_backend_performance logs).</summary>
-public sealed record BackendTimings(string Backend, double Ingest, double Load, double Search, double Metrics, double Total);
+public sealed record BackendTimings(string Backend, double Ingest, double Load, double Search, double Metrics, double Total)
+{
+    /// <summary>The time spent in the backend itself: ingest, read-back and metrics, without the search.</summary>
+    public double BackendSeconds => Ingest + Load + Metrics;
+}

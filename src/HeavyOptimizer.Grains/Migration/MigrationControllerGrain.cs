@@ -25,43 +25,43 @@ public sealed partial class MigrationControllerGrain(
     public Task<Route> RouteFor(string jobId) => Task.FromResult(Current.RouteFor(jobId));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why) => Change(p => p.SetPhase(phase, force, who, why));
+    public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why) => Change(who, p => p.SetPhase(phase, force, who, why));
 
     /// <inheritdoc />
     public async Task<ImportOutcome> ImportIni(string ini, bool force, bool allowUnknown, string who, string why)
     {
         ImportOutcome? outcome = null;
-        await Change(p => (outcome = p.Import(ini, force, allowUnknown, who, why)).Entry);
+        await Change(who, p => (outcome = p.Import(ini, force, allowUnknown, who, why)).Entry);
         return outcome!;
     }
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetTraffic(int percent, string who, string why) => Change(p => p.SetTraffic(percent, who, why));
+    public Task<AuditEntry> SetTraffic(int percent, string who, string why) => Change(who, p => p.SetTraffic(percent, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetDualWrite(bool on, string who, string why) => Change(p => p.SetDualWrite(on, who, why));
+    public Task<AuditEntry> SetDualWrite(bool on, string who, string why) => Change(who, p => p.SetDualWrite(on, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetValidation(bool on, bool? strict, string who, string why) => Change(p => p.SetValidation(on, strict, who, why));
+    public Task<AuditEntry> SetValidation(bool on, bool? strict, string who, string why) => Change(who, p => p.SetValidation(on, strict, who, why));
 
     /// <inheritdoc />
     public Task<AuditEntry> SetBackendDisabled(string backend, bool disabled, string who, string why) =>
-        Change(p => p.SetBackendDisabled(backend, disabled, who, why));
+        Change(who, p => p.SetBackendDisabled(backend, disabled, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> Checkpoint(string name, bool replace, string who, string why) => Change(p => p.Checkpoint(name, replace, who, why));
+    public Task<AuditEntry> Checkpoint(string name, bool replace, string who, string why) => Change(who, p => p.Checkpoint(name, replace, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> RollbackTo(string name, bool force, string who, string why) => Change(p => p.RollbackTo(name, force, who, why));
+    public Task<AuditEntry> RollbackTo(string name, bool force, string who, string why) => Change(who, p => p.RollbackTo(name, force, who, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> EmergencyRollback(string who, string why) => Change(p => p.EmergencyRollback(who, why));
+    public Task<AuditEntry> EmergencyRollback(string who, string why) => Change(who, p => p.EmergencyRollback(who, why));
 
     /// <inheritdoc />
     public async Task<AuditEntry?> Record(JobOutcome outcome)
     {
         AuditEntry? rollback = null;
-        await ChangeAsync(p => rollback = p.Record(outcome));
+        await ChangeAsync("controller", p => rollback = p.Record(outcome));
         return rollback;
     }
 
@@ -71,14 +71,24 @@ public sealed partial class MigrationControllerGrain(
     /// <inheritdoc />
     public Task<IReadOnlyList<AuditEntry>> GetAudit() => Task.FromResult<IReadOnlyList<AuditEntry>>(state.State.Audit.ToList());
 
-    private async Task<AuditEntry> Change(Func<MigrationPolicy, AuditEntry> change) => (await ChangeAsync(change))!;
+    private async Task<AuditEntry> Change(string who, Func<MigrationPolicy, AuditEntry> change) => (await ChangeAsync(who, change))!;
 
-    /// <summary>Applies <paramref name="change"/> to a copy, stores it, swaps it in, then logs what it audited.</summary>
-    private async Task<AuditEntry?> ChangeAsync(Func<MigrationPolicy, AuditEntry?> change)
+    /// <summary>Applies <paramref name="change"/> to a copy, stores it, swaps it in, then logs what it audited; a refusal is logged too.</summary>
+    private async Task<AuditEntry?> ChangeAsync(string who, Func<MigrationPolicy, AuditEntry?> change)
     {
         var previous = state.State;
         var next = previous.Clone();
-        var entry = change(new MigrationPolicy(next, options.Value, time));
+        AuditEntry? entry;
+        try
+        {
+            entry = change(new MigrationPolicy(next, options.Value, time));
+        }
+        catch (Exception e) when (e is MigrationGuardException or FormatException or ArgumentException)
+        {
+            LogRefused(who, Core.Messages.OneLine(e.Message));
+            throw;
+        }
+
         state.State = next;
         try
         {
@@ -107,6 +117,9 @@ public sealed partial class MigrationControllerGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Migration change #{Sequence} {Action} by {Who} ({Why}): {Changes}. Now: {Settings}")]
     private partial void LogChange(long sequence, string action, string who, string why, string changes, string settings);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Migration change refused, asked by {Who}: {Reason}")]
+    private partial void LogRefused(string who, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Migration change #{Sequence} automatic rollback by the controller, trigger: {Trigger}: {Changes}. Now: {Settings}")]
     private partial void LogAutomaticRollback(long sequence, string trigger, string changes, string settings);

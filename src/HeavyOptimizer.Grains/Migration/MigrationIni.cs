@@ -173,6 +173,9 @@ public static class MigrationIni
 
             if (legacy.Why is not null)
             {
+                _ = key == "deployment_environment"
+                    ? value is "blue" or "green" ? value : throw new FormatException($"line {lineNumber}, {key}: '{value}' is not blue or green")
+                    : Bool(value, $"line {lineNumber}, {key}").ToString();
                 said.Add($"line {lineNumber}: {key} is a legacy setting with no effect in the cluster ({legacy.Why})");
                 continue;
             }
