@@ -66,6 +66,10 @@ public interface IMigrationControllerGrain : IGrainWithStringKey
     [Alias("EmergencyRollback")]
     Task<AuditEntry> EmergencyRollback(string who, string why);
 
+    /// <summary>Appends a refused call to the audit (the silo's authorisation filter does; nothing changes).</summary>
+    [Alias("AuditRefusal")]
+    Task AuditRefusal(string who, string what, string why);
+
     /// <summary>Records a job's outcome; may roll back automatically (returned).</summary>
     [Alias("Record")]
     Task<AuditEntry?> Record(JobOutcome outcome);

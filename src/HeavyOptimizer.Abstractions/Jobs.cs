@@ -277,6 +277,9 @@ public sealed record JobStatus
     /// <summary>While Running on a live silo: when the run last made progress (a phase started, the search moved on).</summary>
     [Id(15)] public DateTimeOffset? LastProgressAt { get; init; }
 
+    /// <summary>Who submitted it (the verified identity, when the cluster has identities): a submitter may cancel only its own jobs.</summary>
+    [Id(16)] public string? Owner { get; init; }
+
     /// <summary>True once Completed, Failed or Cancelled.</summary>
     public bool IsFinished => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }

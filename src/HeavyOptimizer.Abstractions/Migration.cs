@@ -82,7 +82,11 @@ public sealed record Route(
     [property: Id(7)] bool Gpu = true,
     [property: Id(8)] bool LogPerformance = false);
 
-/// <summary>One change of the migration settings: who, when, why, before and after.</summary>
+/// <summary>
+/// One change of the migration settings (or one refused call): who (the caller's verified identity when the cluster
+/// has identities), when, why, before and after, and a note (what the caller claimed to be with <c>--who</c>, or
+/// "unauthenticated" when the cluster runs without identities).
+/// </summary>
 [GenerateSerializer]
 [Immutable]
 [Alias("hopt.AuditEntry")]
@@ -93,7 +97,8 @@ public sealed record AuditEntry(
     [property: Id(3)] string Action,
     [property: Id(4)] string Why,
     [property: Id(5)] MigrationConfig Before,
-    [property: Id(6)] MigrationConfig After);
+    [property: Id(6)] MigrationConfig After,
+    [property: Id(7)] string? Note = null);
 
 /// <summary>
 /// How a job went, as reported to the controller for its statistics and automatic rollback: its primary backend, the
@@ -157,7 +162,8 @@ public sealed record MigrationStatus(
     [property: Id(6)] IReadOnlyList<string> Checkpoints,
     [property: Id(7)] long JobsRecorded = 0,
     [property: Id(8)] string? NextPhase = null,
-    [property: Id(9)] DateTimeOffset? WindowSince = null);
+    [property: Id(9)] DateTimeOffset? WindowSince = null,
+    [property: Id(10)] string? Security = null);
 
 /// <summary>What a settings import applied: the audit entry and notes on keys that were recognised but have no effect (or unknown and allowed).</summary>
 [GenerateSerializer]

@@ -43,7 +43,7 @@ internal sealed class BackendOptions
         BackendProvider.Open(parse.GetValue(Backend)!, new BackendHostOptions
         {
             DataDirectory = parse.GetValue(DataDirectory) ?? DataDirectories.Default,
-            HeavyDbUrl = parse.GetValue(HeavyDb),
+            HeavyDbUrl = Silo.Security.HostSecrets.HeavyDbUrl(parse.GetValue(HeavyDb)),
             Compute = parse.GetValue(Compute)!,
         }, cancellation);
 

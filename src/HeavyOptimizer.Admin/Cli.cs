@@ -47,6 +47,7 @@ internal static partial class Cli
             SiloCommand.Database(),
             QuickstartCommand.Create(),
             HeavyDbStandInCommand.Create(),
+            CertsCommand.Create(),
         };
         foreach (var command in ClusterCommands.Create())
         {

@@ -30,7 +30,7 @@ internal static class ExitCodes
             error.WriteLine($"hopt: error: {OneLine(e.Message)}");
             return BadInput;
         }
-        catch (Abstractions.MigrationGuardException e)
+        catch (Exception e) when (e is Abstractions.MigrationGuardException or Abstractions.AccessDeniedException)
         {
             error.WriteLine($"hopt: refused: {OneLine(e.Message)}");
             return BadInput;

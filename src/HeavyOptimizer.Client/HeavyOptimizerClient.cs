@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
 using HeavyOptimizer.Abstractions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -32,6 +33,16 @@ public sealed class HeavyOptimizerClientOptions
 
     /// <summary>How long calls keep retrying while a silo is unreachable (a killed silo is declared dead after about 15 s); default 45 s.</summary>
     public TimeSpan RetryWindow { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>
+    /// This client's identity: a certificate issued by the cluster's CA, with its private key and its role in the OU
+    /// (operator or submitter). With it, the connection is mutual TLS and every call is signed; null for an embedded
+    /// silo or one run with <c>--insecure</c>.
+    /// </summary>
+    public X509Certificate2? Identity { get; set; }
+
+    /// <summary>The cluster's CA certificate, which the silos' certificates must chain to (required with <see cref="Identity"/>).</summary>
+    public X509Certificate2? Authority { get; set; }
 }
 
 /// <summary>The client library: submit, follow, cancel and read jobs, and reach the migration controller.</summary>
@@ -115,6 +126,21 @@ public static class HeavyOptimizerClientExtensions
                 return true;
             });
             client.Configure<ClusterOptions>(c => (c.ClusterId, c.ServiceId) = ("heavy-optimizer", "heavy-optimizer"));
+            if (options.Identity is { } identity)
+            {
+                var authority = options.Authority ?? throw new ArgumentException("an identity needs the cluster's CA certificate (Authority) to check the silos by");
+                client.UseTls(identity, tls =>
+                {
+                    tls.RemoteCertificateValidation = (certificate, _, _) => CallerProof.IssuedBy(certificate, authority, out _) && CallerProof.RoleOf(certificate) == Role.Silo;
+                    tls.OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = CallerProof.SiloUnit;
+                });
+                client.AddOutgoingGrainCallFilter(context =>
+                {
+                    var method = context.InterfaceMethod;
+                    RequestContext.Set(CallerProof.ProofKey, CallerProof.Sign(identity, context.TargetId.ToString(), $"{method.DeclaringType!.FullName}.{method.Name}", DateTimeOffset.UtcNow));
+                    return context.Invoke();
+                });
+            }
         });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<IHeavyOptimizerClient, HeavyOptimizerClient>();

@@ -8,7 +8,12 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime.MembershipService.SiloMetadata;
+using System.Security.Cryptography.X509Certificates;
+using HeavyOptimizer.Abstractions;
 using HeavyOptimizer.Grains.Jobs;
+using HeavyOptimizer.Grains.Security;
+using HeavyOptimizer.Silo.Security;
+using Orleans.Connections.Security;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Serilog;
@@ -27,7 +32,7 @@ public static class SiloHost
     public const string ClusterId = "heavy-optimizer";
 
     /// <summary>Where the dashboard of a silo run with <paramref name="options"/> answers.</summary>
-    public static string DashboardUrl(SiloHostOptions options) => $"http://127.0.0.1:{options.DashboardPort}/dashboard";
+    public static string DashboardUrl(SiloHostOptions options) => $"http://{options.DashboardAddress}:{options.DashboardPort}/dashboard";
 
     /// <summary>Builds the host (not started).</summary>
     public static async Task<IHost> BuildAsync(SiloHostOptions options, CancellationToken cancellation = default)
@@ -51,8 +56,9 @@ public static class SiloHost
         ThreadPool.GetMinThreads(out var workers, out var io);
         ThreadPool.SetMinThreads(Math.Max(workers, 16 + 4 * Environment.ProcessorCount), io);
 
+        var security = Security(options, out var siloCertificate);
         var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{options.DashboardPort}");
+        builder.WebHost.UseUrls($"http://{options.DashboardAddress}:{options.DashboardPort}");
         builder.Services.AddSerilog(new LoggerConfiguration()
             .Enrich.With<LevelNames>()
             .MinimumLevel.Information()
@@ -82,6 +88,19 @@ public static class SiloHost
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, options.Watchdog.Ticks)));
             silo.Configure<SiloOptions>(o => o.SiloName = $"silo-{options.SiloPort}");
             silo.AddDashboard(_ => { });
+            silo.AddHeavyOptimizerSecurity(security);
+            if (siloCertificate is not null)
+            {
+                var authority = security.Authority!;
+                silo.UseTls(siloCertificate, tls =>
+                {
+                    // Mutual: silos and clients alike must present a certificate issued by the cluster's CA.
+                    tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
+                    tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
+                    tls.RemoteCertificateValidation = (certificate, _, _) => CallerProof.IssuedBy(certificate, authority, out _) && CallerProof.RoleOf(certificate) is not null;
+                    tls.OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = CallerProof.SiloUnit;
+                });
+            }
             silo.UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
             silo.AddHeavyOptimizerGrains(b =>
             {
@@ -99,13 +118,45 @@ public static class SiloHost
         app.MapOrleansDashboard("/dashboard");
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("HeavyOptimizer.Silo");
         var roots = app.Services.GetRequiredService<IOptions<BackendHostOptions>>().Value.AllInputRoots;
-        app.Lifetime.ApplicationStarted.Register(() => log.LogInformation(
-            "Silo {Silo} started: silo port {SiloPort}, gateway port {GatewayPort}, address {Address}, clustering {Clustering}, state in {State}, GPU {Gpu}, data under {Data}, input roots {Roots}, dashboard {Dashboard}",
-            $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.Postgres is null ? "127.0.0.1" : options.Address,
-            options.Postgres is null ? "localhost (embedded)" : "ADO.NET on PostgreSQL", options.Postgres is null ? $"SQLite {options.StateDatabase}" : "PostgreSQL",
-            gpu ? "yes (gpu=true)" : "no (gpu=false)", options.DataDirectory, string.Join(", ", roots), DashboardUrl(options)));
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            log.LogInformation(
+                "Silo {Silo} started: silo port {SiloPort}, gateway port {GatewayPort}, address {Address}, clustering {Clustering}, state in {State}, GPU {Gpu}, data under {Data}, input roots {Roots}, dashboard {Dashboard}, security {Security}",
+                $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.Postgres is null ? "127.0.0.1" : options.Address,
+                options.Postgres is null ? "localhost (embedded)" : "ADO.NET on PostgreSQL", options.Postgres is null ? $"SQLite {options.StateDatabase}" : "PostgreSQL",
+                gpu ? "yes (gpu=true)" : "no (gpu=false)", options.DataDirectory, string.Join(", ", roots), DashboardUrl(options), security.Description);
+            if (security.Insecure)
+            {
+                log.LogWarning("Silo {Silo} runs INSECURE (--insecure): no TLS and no identities; anyone who reaches its gateway port may change the migration", $"silo-{options.SiloPort}");
+            }
+        });
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation("Silo {Silo} stopping: its running jobs are handed back and resume on a live silo", $"silo-{options.SiloPort}"));
         return app;
+    }
+
+    /// <summary>
+    /// How the silo is secured: with <see cref="SiloHostOptions.CertificatesDirectory"/>, mutual TLS and roles (the silo
+    /// certificate must be the CA's, OU silo); without, embedded runs loopback-only and cluster mode only when insecure
+    /// was asked for.
+    /// </summary>
+    private static ClusterSecurity Security(SiloHostOptions options, out X509Certificate2? siloCertificate)
+    {
+        siloCertificate = null;
+        if (options.CertificatesDirectory is not { } directory)
+        {
+            return options.Postgres is not null && !options.Insecure
+                ? throw new ArgumentException("cluster mode needs --certs DIR (mutual TLS and roles; make them with hopt certs init) or, knowingly, --insecure")
+                : new ClusterSecurity { Insecure = options.Postgres is not null };
+        }
+
+        var authority = ClusterCertificates.LoadAuthority(Path.Combine(directory, ClusterCertificates.AuthorityFile));
+        siloCertificate = ClusterCertificates.LoadIdentity(Path.Combine(directory, ClusterCertificates.SiloFile));
+        if (!CallerProof.IssuedBy(siloCertificate, authority, out var problem) || CallerProof.RoleOf(siloCertificate) != Role.Silo)
+        {
+            throw new ArgumentException($"{Path.Combine(directory, ClusterCertificates.SiloFile)} is not this CA's silo certificate: {(problem.Length > 0 ? problem : "its OU is not silo")}");
+        }
+
+        return new ClusterSecurity { Authority = authority, SiloKey = CallerProof.SiloKey(siloCertificate) };
     }
 }
 

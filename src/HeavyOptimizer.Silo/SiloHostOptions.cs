@@ -35,6 +35,18 @@ public sealed record SiloHostOptions
     /// <summary>Folders jobs may read their input from besides <c>&lt;DataDirectory&gt;/input</c> (<c>--input-root</c>, repeatable).</summary>
     public IReadOnlyList<string> InputRoots { get; init; } = [];
 
+    /// <summary>
+    /// The folder <c>hopt certs init</c> wrote (<c>ca.pem</c> and <c>silo.pfx</c>): mutual TLS between silos and clients,
+    /// every call signed and authorised by role. Cluster mode refuses to start without it unless <see cref="Insecure"/>.
+    /// </summary>
+    public string? CertificatesDirectory { get; init; }
+
+    /// <summary>Run a cluster-mode silo without TLS and identities (logged as a warning, shown by status).</summary>
+    public bool Insecure { get; init; }
+
+    /// <summary>The address the dashboard listens on; default loopback (put a reverse proxy with authentication in front to expose it).</summary>
+    public string DashboardAddress { get; init; } = "127.0.0.1";
+
     /// <summary>The SQLite database holding grain state and reminders in embedded mode.</summary>
     public string StateDatabase => Path.Combine(DataDirectory, "cluster.db");
 }

@@ -451,6 +451,11 @@ internal static class ClusterCommands
         var c = status.Config;
         Console.WriteLine($"phase {Name(c.Phase)}  primary {c.PrimaryBackend}  secondary {c.SecondaryBackend}  dual-write {(c.DualWrite ? "on" : "off")}  parquet traffic {c.TrafficPercentParquet} %  " +
                           $"validation {(c.ValidationEnabled ? c.StrictValidation ? "strict" : "on" : "off")}  config v{c.Version}");
+        if (status.Security is { } security)
+        {
+            Console.WriteLine($"  security: {security}");
+        }
+
         Console.WriteLine($"  window: outcomes since {(status.WindowSince is { } since ? since.ToString("u", CultureInfo.InvariantCulture) : "the cluster began")}; next: {status.NextPhase ?? "none (parquet_only is the last phase)"}");
         foreach (var b in status.Backends)
         {
@@ -476,7 +481,7 @@ internal static class ClusterCommands
         {
             foreach (var a in audit)
             {
-                Console.WriteLine($"#{a.Sequence} {a.At:u} {a.Who}: {a.Action} ({a.Why}) v{a.Before.Version} -> v{a.After.Version}");
+                Console.WriteLine($"#{a.Sequence} {a.At:u} {a.Who}{(a.Note is { } note ? $" [{note}]" : "")}: {a.Action} ({a.Why}) v{a.Before.Version} -> v{a.After.Version}");
             }
         }
 
@@ -487,7 +492,7 @@ internal static class ClusterCommands
         Func<ParseResult, IMigrationControllerGrain, string, string, Task<AuditEntry>> change)
     {
         var reason = new Option<string>("--reason") { Description = "Why (recorded in the audit log)", Required = true };
-        var who = new Option<string>("--who") { Description = "Who (default: the user name)", DefaultValueFactory = _ => Environment.UserName };
+        var who = new Option<string>("--who") { Description = "A note of who you are (the audit names your certificate's identity; without identities, this)", DefaultValueFactory = _ => Environment.UserName };
         return ClusterCommand(name, description, [.. symbols, reason, who], async (parse, client, json, ct) =>
         {
             var entry = await change(parse, client.Controller, parse.GetValue(who)!, parse.GetValue(reason)!);
@@ -511,8 +516,11 @@ internal static class ClusterCommands
     private static Command ClusterCommand(string name, string description, Symbol[] symbols, Func<ParseResult, IHeavyOptimizerClient, bool, CancellationToken, Task<int>> body)
     {
         var cluster = new Option<string?>("--cluster") { Description = $"Gateway host:port, or the cluster's PostgreSQL connection string (default ${HeavyOptimizerClientOptions.EnvironmentVariable}, else 127.0.0.1:30000)" };
+        var clusterFile = new Option<string?>("--cluster-file") { Description = "A private file (mode 600) holding --cluster's value (a connection string with a password)" };
+        var identity = new Option<string?>("--identity") { Description = $"Your certificate (operator-NAME.pfx or submitter-NAME.pfx from hopt certs init; default ${IdentityVariable})" };
+        var authority = new Option<string?>("--ca") { Description = "The cluster's CA certificate (default: ca.pem beside the identity)" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
-        var command = new Command(name, description) { cluster, json };
+        var command = new Command(name, description) { cluster, clusterFile, identity, authority, json };
         foreach (var symbol in symbols)
         {
             switch (symbol)
@@ -536,7 +544,18 @@ internal static class ClusterCommands
                 builder.Logging.ClearProviders();
                 // This command owns Ctrl+C and SIGTERM; the host's console lifetime would swallow them.
                 builder.Services.AddSingleton<IHostLifetime, CommandLifetime>();
-                builder.AddHeavyOptimizerClient(o => o.Cluster = parse.GetValue(cluster) ?? o.Cluster);
+                var (given, file) = (parse.GetValue(cluster), parse.GetValue(clusterFile));
+                if (given is not null && file is not null)
+                {
+                    throw new ArgumentException("--cluster and --cluster-file: choose one");
+                }
+
+                var (me, ca) = Identity(parse.GetValue(identity), parse.GetValue(authority));
+                builder.AddHeavyOptimizerClient(o =>
+                {
+                    o.Cluster = given ?? (file is not null ? SecretFiles.ReadText(file, "--cluster-file") : o.Cluster);
+                    (o.Identity, o.Authority) = (me, ca);
+                });
                 using var host = builder.Build();
                 try
                 {
@@ -544,7 +563,8 @@ internal static class ClusterCommands
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().DisplayName}: {ExitCodes.OneLine(e.Message)}");
+                    var hint = me is null ? " (if the cluster runs with TLS, give your certificate: --identity FILE or $HOPT_IDENTITY)" : " (is your certificate from this cluster's CA?)";
+                    Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().DisplayName}: {ExitCodes.OneLine(e.Message)}{hint}");
                     return ExitCodes.Failure;
                 }
 
@@ -560,6 +580,22 @@ internal static class ClusterCommands
             });
         });
         return command;
+    }
+
+    /// <summary>The variable naming the identity certificate cluster commands present.</summary>
+    public const string IdentityVariable = "HOPT_IDENTITY";
+
+    /// <summary>The identity to connect with (--identity, else $HOPT_IDENTITY, else none) and the CA beside it (or --ca).</summary>
+    private static (System.Security.Cryptography.X509Certificates.X509Certificate2? Identity, System.Security.Cryptography.X509Certificates.X509Certificate2? Authority) Identity(string? given, string? ca)
+    {
+        var path = given ?? (Environment.GetEnvironmentVariable(IdentityVariable) is { Length: > 0 } set ? set : null);
+        if (path is null)
+        {
+            return ca is null ? (null, null) : throw new ArgumentException("--ca without an identity: give --identity (or $HOPT_IDENTITY) too");
+        }
+
+        var authorityPath = ca ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Silo.Security.ClusterCertificates.AuthorityFile);
+        return (Silo.Security.ClusterCertificates.LoadIdentity(path), Silo.Security.ClusterCertificates.LoadAuthority(authorityPath));
     }
 
     private static void Print(JobStatus status, bool json)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HeavyOptimizer.Backends;
 using HeavyOptimizer.Silo;
+using HeavyOptimizer.Silo.Security;
 using Microsoft.Extensions.Hosting;
 
 namespace HeavyOptimizer.Admin.Commands;
@@ -16,8 +17,12 @@ internal static class SiloCommand
         var dashboardPort = new Option<int>("--dashboard-port") { Description = "Orleans Dashboard port (http://127.0.0.1:PORT/dashboard)", DefaultValueFactory = _ => 8080 };
         var dataDir = new Option<string?>("--data-dir") { Description = $"State, stores, output and logs (default ${DataDirectories.EnvironmentVariable} or {DataDirectories.Default})" };
         var gpu = new Option<string>("--gpu") { Description = "GPU of this silo: auto (detect through ILGPU), on, off", DefaultValueFactory = _ => "auto" };
-        var heavydb = new Option<string?>("--heavydb") { Description = "HeavyDB engine: embedded or heavydb://user:password@host:6274/db" };
-        var postgres = new Option<string?>("--postgres") { Description = "Cluster mode: membership, grain state and reminders in this PostgreSQL database, e.g. \"Host=db;Username=hopt;Password=...;Database=hopt\"" };
+        var heavydb = new Option<string?>("--heavydb") { Description = $"HeavyDB engine: embedded or heavydb://user:password@host:6274/db (a password here shows in ps: prefer ${HostSecrets.HeavyDbUrlFileVariable} or $HEAVYDB_URL)" };
+        var postgres = new Option<string?>("--postgres") { Description = $"Cluster mode: the PostgreSQL connection string (visible in ps: prefer ${HostSecrets.PostgresVariable} or --postgres-file)" };
+        var postgresFile = new Option<string?>("--postgres-file") { Description = "Cluster mode: a private file (mode 600) holding the PostgreSQL connection string" };
+        var certs = new Option<string?>("--certs") { Description = "The folder hopt certs init wrote: mutual TLS and roles (required in cluster mode unless --insecure)" };
+        var insecure = new Option<bool>("--insecure") { Description = "Cluster mode without TLS and identities: anyone reaching the gateway may change the migration (logged as a warning)" };
+        var dashboardAddress = new Option<string>("--dashboard-address") { Description = "Address the dashboard listens on (default loopback; put an authenticating proxy in front to expose it)", DefaultValueFactory = _ => "127.0.0.1" };
         var address = new Option<string>("--address") { Description = "Address this silo advertises to the others in cluster mode", DefaultValueFactory = _ => "127.0.0.1" };
         var watchdog = new Option<int>("--watchdog") { Description = "Seconds between checks that bring back jobs whose silo died", DefaultValueFactory = _ => 60 };
         var inputRoots = new Option<string[]>("--input-root")
@@ -27,13 +32,27 @@ internal static class SiloCommand
         };
         var command = new Command("silo", "Run a silo of the cluster until stopped (Ctrl+C or SIGTERM hands running jobs back)")
         {
-            embedded, postgres, siloPort, gatewayPort, dashboardPort, address, dataDir, gpu, heavydb, watchdog, inputRoots,
+            embedded, postgres, postgresFile, certs, insecure, siloPort, gatewayPort, dashboardPort, dashboardAddress, address, dataDir, gpu, heavydb, watchdog, inputRoots,
         };
         command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
-            if (parse.GetValue(embedded) && parse.GetValue(postgres) is not null)
+            var connection = parse.GetValue(embedded) ? null : HostSecrets.Postgres(parse.GetValue(postgres), parse.GetValue(postgresFile));
+            if (parse.GetValue(embedded) && (parse.GetValue(postgres) ?? parse.GetValue(postgresFile)) is not null)
             {
                 throw new ArgumentException("--embedded and --postgres: choose one");
+            }
+
+            if (parse.GetValue(insecure) && parse.GetValue(certs) is not null)
+            {
+                throw new ArgumentException("--insecure and --certs: choose one");
+            }
+
+            foreach (var warning in new[] { HostSecrets.CommandLineWarning("--postgres", parse.GetValue(postgres)), HostSecrets.CommandLineWarning("--heavydb", parse.GetValue(heavydb)) })
+            {
+                if (warning is not null)
+                {
+                    Console.Error.WriteLine(warning);
+                }
             }
 
             if (parse.GetValue(watchdog) is < 1 or > 3600)
@@ -43,7 +62,10 @@ internal static class SiloCommand
 
             var options = new SiloHostOptions
             {
-                Postgres = parse.GetValue(postgres),
+                Postgres = connection,
+                CertificatesDirectory = parse.GetValue(certs),
+                Insecure = parse.GetValue(insecure),
+                DashboardAddress = parse.GetValue(dashboardAddress)!,
                 Address = parse.GetValue(address)!,
                 Watchdog = TimeSpan.FromSeconds(parse.GetValue(watchdog)),
                 SiloPort = parse.GetValue(siloPort),
@@ -51,7 +73,7 @@ internal static class SiloCommand
                 DashboardPort = parse.GetValue(dashboardPort),
                 DataDirectory = parse.GetValue(dataDir) ?? DataDirectories.Default,
                 Gpu = parse.GetValue(gpu)!,
-                HeavyDbUrl = parse.GetValue(heavydb),
+                HeavyDbUrl = HostSecrets.HeavyDbUrl(parse.GetValue(heavydb)),
                 InputRoots = parse.GetValue(inputRoots) ?? [],
             };
             using var host = await SiloHost.BuildAsync(options, cancellation);
@@ -65,15 +87,17 @@ internal static class SiloCommand
     {
         var provider = new Option<string>("--provider") { Description = "sqlite (embedded) or postgres (cluster mode)", DefaultValueFactory = _ => "sqlite" };
         provider.AcceptOnlyFromAmong(DatabaseSchema.Providers);
-        var connection = new Option<string>("--connection")
+        var connection = new Option<string?>("--connection")
         {
-            Description = "Connection string, e.g. \"Data Source=/srv/hopt/cluster.db\" or \"Host=db;Username=hopt;Password=...;Database=hopt\"",
-            Required = true,
+            Description = $"Connection string, e.g. \"Data Source=/srv/hopt/cluster.db\"; for PostgreSQL prefer ${HostSecrets.PostgresVariable} or --connection-file",
         };
-        var init = new Command("init", "Create or update the cluster's state schema (idempotent)") { provider, connection };
+        var connectionFile = new Option<string?>("--connection-file") { Description = "A private file (mode 600) holding the connection string" };
+        var init = new Command("init", "Create or update the cluster's state schema (idempotent)") { provider, connection, connectionFile };
         init.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
-            await DatabaseSchema.ApplyAsync(parse.GetValue(provider)!, parse.GetValue(connection)!, cancellation);
+            var target = (parse.GetValue(provider) == "postgres" ? HostSecrets.Postgres(parse.GetValue(connection), parse.GetValue(connectionFile)) : parse.GetValue(connection))
+                         ?? throw new ArgumentException($"db init needs --connection (or for postgres --connection-file or ${HostSecrets.PostgresVariable})");
+            await DatabaseSchema.ApplyAsync(parse.GetValue(provider)!, target, cancellation);
             Console.WriteLine($"schema applied ({parse.GetValue(provider)})");
             return ExitCodes.Success;
         }));

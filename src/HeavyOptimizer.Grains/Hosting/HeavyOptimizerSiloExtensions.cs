@@ -1,6 +1,7 @@
 using HeavyOptimizer.Grains.Backends;
 using HeavyOptimizer.Grains.Jobs;
 using HeavyOptimizer.Grains.Migration;
+using HeavyOptimizer.Grains.Security;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -35,6 +36,30 @@ public static class HeavyOptimizerSiloExtensions
         if (backends is not null)
         {
             backendOptions.Configure(backends);
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Identities and roles (<see cref="CallAuthorization"/>): every call must prove who makes it, and may only do what
+    /// that caller's role allows; silos sign their own calls. Pass <see cref="ClusterSecurity"/> without an authority to
+    /// record only how the silo runs (embedded, or insecure). Idempotent.
+    /// </summary>
+    public static ISiloBuilder AddHeavyOptimizerSecurity(this ISiloBuilder builder, ClusterSecurity security)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(security);
+        if (builder.Services.Any(s => s.ServiceType == typeof(ClusterSecurity)))
+        {
+            return builder;
+        }
+
+        builder.Services.AddSingleton(security);
+        if (security.Authority is not null)
+        {
+            builder.AddIncomingGrainCallFilter<CallAuthorization>();
+            builder.AddOutgoingGrainCallFilter<SiloCallProof>();
         }
 
         return builder;

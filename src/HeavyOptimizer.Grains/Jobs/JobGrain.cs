@@ -103,7 +103,7 @@ public sealed partial class JobGrain(
         }
 
         await this.RegisterOrUpdateReminder(WatchdogReminder, options.Value.Watchdog, options.Value.Watchdog);
-        await SaveAsync(_ => new JobStatus { JobId = JobId, Spec = normal, State = JobState.Queued, SubmittedAt = time.GetUtcNow() });
+        await SaveAsync(_ => new JobStatus { JobId = JobId, Spec = normal, State = JobState.Queued, SubmittedAt = time.GetUtcNow(), Owner = CallerProof.Current?.Name });
         if (normal.ReplayOf is { } original)
         {
             await NoteReplayOnAsync(original);
@@ -134,6 +134,11 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     public async Task<JobStatus?> Cancel()
     {
+        if (CallerProof.Current is { Role: Role.Submitter } caller && _visible is { } job && job.Owner != caller.Name)
+        {
+            throw new AccessDeniedException($"{caller} may not cancel {JobId}: it is {job.Owner ?? "nobody"}'s job (operators may cancel any)");
+        }
+
         if (_visible is { IsFinished: false } && _cancellation is not null)
         {
             await _cancellation.CancelAsync();

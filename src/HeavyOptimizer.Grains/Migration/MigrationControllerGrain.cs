@@ -14,7 +14,8 @@ public sealed partial class MigrationControllerGrain(
     [PersistentState("migration", "hopt")] IPersistentState<MigrationControllerState> state,
     IOptions<MigrationPolicyOptions> options,
     TimeProvider time,
-    ILogger<MigrationControllerGrain> logger) : Grain, IMigrationControllerGrain
+    ILogger<MigrationControllerGrain> logger,
+    Security.ClusterSecurity? security = null) : Grain, IMigrationControllerGrain
 {
     private MigrationPolicy Current => new(state.State, options.Value, time);
 
@@ -25,63 +26,77 @@ public sealed partial class MigrationControllerGrain(
     public Task<Route> RouteFor(string jobId) => Task.FromResult(Current.RouteFor(jobId));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why) => Change(who, p => p.SetPhase(phase, force, who, why));
+    public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why) => Change(who, (p, w) => p.SetPhase(phase, force, w, why));
 
     /// <inheritdoc />
     public async Task<ImportOutcome> ImportIni(string ini, bool force, bool allowUnknown, string who, string why)
     {
         ImportOutcome? outcome = null;
-        await Change(who, p => (outcome = p.Import(ini, force, allowUnknown, who, why)).Entry);
+        await Change(who, (p, w) => (outcome = p.Import(ini, force, allowUnknown, w, why)).Entry);
         return outcome!;
     }
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetTraffic(int percent, string who, string why) => Change(who, p => p.SetTraffic(percent, who, why));
+    public Task<AuditEntry> SetTraffic(int percent, string who, string why) => Change(who, (p, w) => p.SetTraffic(percent, w, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetDualWrite(bool on, string who, string why) => Change(who, p => p.SetDualWrite(on, who, why));
+    public Task<AuditEntry> SetDualWrite(bool on, string who, string why) => Change(who, (p, w) => p.SetDualWrite(on, w, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetValidation(bool on, bool? strict, string who, string why) => Change(who, p => p.SetValidation(on, strict, who, why));
+    public Task<AuditEntry> SetValidation(bool on, bool? strict, string who, string why) => Change(who, (p, w) => p.SetValidation(on, strict, w, why));
 
     /// <inheritdoc />
     public Task<AuditEntry> SetBackendDisabled(string backend, bool disabled, string who, string why) =>
-        Change(who, p => p.SetBackendDisabled(backend, disabled, who, why));
+        Change(who, (p, w) => p.SetBackendDisabled(backend, disabled, w, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> Checkpoint(string name, bool replace, string who, string why) => Change(who, p => p.Checkpoint(name, replace, who, why));
+    public Task<AuditEntry> Checkpoint(string name, bool replace, string who, string why) => Change(who, (p, w) => p.Checkpoint(name, replace, w, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> RollbackTo(string name, bool force, string who, string why) => Change(who, p => p.RollbackTo(name, force, who, why));
+    public Task<AuditEntry> RollbackTo(string name, bool force, string who, string why) => Change(who, (p, w) => p.RollbackTo(name, force, w, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> EmergencyRollback(string who, string why) => Change(who, p => p.EmergencyRollback(who, why));
+    public Task<AuditEntry> EmergencyRollback(string who, string why) => Change(who, (p, w) => p.EmergencyRollback(w, why));
+
+    /// <inheritdoc />
+    public Task AuditRefusal(string who, string what, string why) => ChangeAsync(who, p => p.Refused(who, what, why), trusted: true);
 
     /// <inheritdoc />
     public async Task<AuditEntry?> Record(JobOutcome outcome)
     {
         AuditEntry? rollback = null;
-        await ChangeAsync("controller", p => rollback = p.Record(outcome));
+        await ChangeAsync("controller", p => rollback = p.Record(outcome), trusted: true);
         return rollback;
     }
 
     /// <inheritdoc />
-    public Task<MigrationStatus> GetStatus(int auditEntries) => Task.FromResult(Current.Status(auditEntries));
+    public Task<MigrationStatus> GetStatus(int auditEntries) =>
+        Task.FromResult(Current.Status(auditEntries) with { Security = security?.Description });
 
     /// <inheritdoc />
     public Task<IReadOnlyList<AuditEntry>> GetAudit() => Task.FromResult<IReadOnlyList<AuditEntry>>(state.State.Audit.ToList());
 
-    private async Task<AuditEntry> Change(string who, Func<MigrationPolicy, AuditEntry> change) => (await ChangeAsync(who, change))!;
+    private async Task<AuditEntry> Change(string who, Func<MigrationPolicy, string, AuditEntry> change)
+    {
+        // The audit names the verified caller; what the caller claimed (--who) is only a note beside it.
+        var (identity, note) = CallerProof.Current is { } caller
+            ? (caller.Name, string.IsNullOrWhiteSpace(who) || who == caller.Name ? null : $"claimed: {who}")
+            : (string.IsNullOrWhiteSpace(who) ? "unknown" : who, "unauthenticated");
+        return (await ChangeAsync(identity, p => change(p, identity), note))!;
+    }
 
-    /// <summary>Applies <paramref name="change"/> to a copy, stores it, swaps it in, then logs what it audited; a refusal is logged too.</summary>
-    private async Task<AuditEntry?> ChangeAsync(string who, Func<MigrationPolicy, AuditEntry?> change)
+    /// <summary>
+    /// Applies <paramref name="change"/> to a copy, stores it, swaps it in, then logs what it audited; a refusal is logged
+    /// too. <paramref name="who"/> is only for the log: the change itself names who in its audit entry.
+    /// </summary>
+    private async Task<AuditEntry?> ChangeAsync(string who, Func<MigrationPolicy, AuditEntry?> change, string? note = null, bool trusted = false)
     {
         var previous = state.State;
         var next = previous.Clone();
         AuditEntry? entry;
         try
         {
-            entry = change(new MigrationPolicy(next, options.Value, time));
+            entry = change(new MigrationPolicy(next, options.Value, time) { Note = trusted ? null : note });
         }
         catch (Exception e) when (e is MigrationGuardException or FormatException or ArgumentException)
         {
@@ -108,7 +123,7 @@ public sealed partial class MigrationControllerGrain(
             }
             else
             {
-                LogChange(entry.Sequence, entry.Action, entry.Who, entry.Why, MigrationLog.Diff(entry.Before, entry.After), MigrationLog.Describe(entry.After));
+                LogChange(entry.Sequence, entry.Action, entry.Note is null ? entry.Who : $"{entry.Who} [{entry.Note}]", entry.Why, MigrationLog.Diff(entry.Before, entry.After), MigrationLog.Describe(entry.After));
             }
         }
 

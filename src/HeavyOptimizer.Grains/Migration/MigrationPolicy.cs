@@ -30,6 +30,9 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
     /// <summary>The state the rules act on.</summary>
     public MigrationControllerState State { get; } = state;
 
+    /// <summary>The note every audit entry of this change carries (the identity claimed, or "unauthenticated").</summary>
+    public string? Note { get; init; }
+
     /// <summary>
     /// The route of a job: a function of its id and the settings, so the same id gets the same route at the same
     /// config version (replays are reproducible). In cut-over, ids whose bucket (0..99, from SHA-256 of the id) is
@@ -142,6 +145,9 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
             : throw new MigrationGuardException($"no checkpoint '{name}' (have: {string.Join(", ", State.Checkpoints.Keys.Order().DefaultIfEmpty("none"))})");
         return Apply(target with { Version = State.Config.Version }, force, $"rollback to {name}", who, why);
     }
+
+    /// <summary>A call the caller's role did not allow, in the audit; the settings do not change.</summary>
+    public AuditEntry Refused(string who, string what, string why) => Append($"refused: {what}", who, why, State.Config, State.Config);
 
     /// <summary>heavydb_only, dual-write off, traffic 0, in one audited step; never refused.</summary>
     public AuditEntry EmergencyRollback(string who, string why) =>
@@ -358,7 +364,7 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
     private AuditEntry Append(string action, string who, string why, MigrationConfig before, MigrationConfig after)
     {
         RequireReason(why);
-        var entry = new AuditEntry(State.Audit.Count + 1, time.GetUtcNow(), string.IsNullOrWhiteSpace(who) ? "unknown" : who, action, why, before, after);
+        var entry = new AuditEntry(State.Audit.Count + 1, time.GetUtcNow(), string.IsNullOrWhiteSpace(who) ? "unknown" : who, action, why, before, after, Note);
         State.Audit.Add(entry);
         return entry;
     }
