@@ -18,10 +18,14 @@ public sealed record HeavyDbOptions
 }
 
 /// <summary>
-/// Datasets as HeavyDB tables: one long table per dataset (<c>hopt_returns_&lt;fingerprint prefix&gt;</c>) loaded with
-/// <c>load_table_binary_columnar</c>, a registry table <c>hopt_datasets</c> written last (so a dataset without its
-/// registry row is a leftover and is replaced), per-strategy metrics as one SQL query with window functions for the
-/// drawdown. The SQL runs on a real server or on the embedded stand-in (<see cref="DuckDbEngine"/>).
+/// Datasets as HeavyDB tables: one long table per ingest (<c>hopt_returns_&lt;fingerprint prefix&gt;_&lt;nonce&gt;</c>)
+/// loaded with <c>load_table_binary_columnar</c>, and a registry table <c>hopt_datasets</c> whose row is written last
+/// (so a table without one is a leftover, never read). HeavyDB has no transactions, so nothing is ever loaded into a
+/// table another writer may be using: each ingest loads a table of its own and then registers it. When several
+/// processes (silos, <c>hopt dataset ingest</c>) store one new file at once, each registers its own complete copy; the
+/// first registered is the dataset (<see cref="Winner"/>) and the others drop their copies again. Per-strategy metrics
+/// are one SQL query with window functions for the drawdown. The SQL runs on a real server or on the embedded stand-in
+/// (<see cref="DuckDbEngine"/>).
 /// </summary>
 public sealed class HeavyDbBackend : IDataBackend
 {
@@ -45,7 +49,7 @@ public sealed class HeavyDbBackend : IDataBackend
     {
         ArgumentNullException.ThrowIfNull(options);
         var url = options.Url ?? Environment.GetEnvironmentVariable(HeavyDbConnection.EnvironmentVariable);
-        ISqlEngine engine = string.IsNullOrWhiteSpace(url) || url == "embedded"
+        ISqlEngine engine = string.IsNullOrWhiteSpace(url) || url.Equals("embedded", StringComparison.OrdinalIgnoreCase)
             ? DuckDbEngine.Open(Path.Combine(Path.GetFullPath(options.DataDirectory), "heavydb-embedded", "hopt.duckdb"))
             : await ThriftEngine.ConnectAsync(HeavyDbConnection.Parse(url), cancellation);
         var backend = new HeavyDbBackend(engine);
@@ -64,10 +68,10 @@ public sealed class HeavyDbBackend : IDataBackend
 
     /// <inheritdoc />
     /// <remarks>
-    /// The table is dropped, created and loaded afresh, and registered last, so the whole ingest can run again: when the
-    /// connection breaks in the middle of it (HeavyDB cannot say whether a load it lost the answer to went in), it
-    /// does, once. When it fails for good, the table is dropped and the load's own error is what surfaces, even if the
-    /// cleanup fails too.
+    /// Loads a table of its own and registers it; when the connection breaks in the middle (HeavyDB cannot say whether
+    /// a load whose answer was lost went in), the whole ingest runs once more, into a new table. When it fails for good,
+    /// its table is dropped (once, best effort: a leftover with its unique name harms nothing) and the failure's own
+    /// error is what surfaces.
     /// </remarks>
     public async Task<StoredDataset> IngestAsync(string csvPath, CancellationToken cancellation = default)
     {
@@ -81,44 +85,70 @@ public sealed class HeavyDbBackend : IDataBackend
             }
             catch (HeavyDbConnectionLostException) when (attempt == 1)
             {
-                // Once more, from the start: every step of it can be repeated.
+                // Once more, from the start, into a new table.
             }
         }
     }
 
     private async Task<StoredDataset> StoreAsync(Dataset dataset, CancellationToken cancellation)
     {
-        var table = TableOf(dataset.Fingerprint);
+        var table = $"{TablePrefix(dataset.Fingerprint)}_{Guid.NewGuid():N}"[..(13 + 16 + 1 + 12)];
         var info = InMemoryBackend.Describe(Name, dataset, table);
-        await RunAsync($"DROP TABLE IF EXISTS {table}", cancellation);
-        await RunAsync(_engine.Dialect.CreateTable(table, ("strategy_no", "INT"), ("strategy", "TEXT"), ("row_no", "INT"), ("trade_date", "DATE"), ("pnl", "DOUBLE")), cancellation);
         try
         {
+            await RunAsync(_engine.Dialect.CreateTable(table, ("strategy_no", "INT"), ("strategy", "TEXT"), ("row_no", "INT"), ("trade_date", "DATE"), ("pnl", "DOUBLE")), cancellation);
             await _engine.LoadAsync(table, ReturnsColumns, Columns(dataset.Matrix), cancellation);
+            var registered = DateTimeOffset.UtcNow;
             await RunAsync($"INSERT INTO {Registry} VALUES ({SqlDialect.Literal(info.Fingerprint)}, {SqlDialect.Literal(table)}, " +
                            $"{SqlDialect.Literal(info.Source)}, {info.Strategies}, {info.Rows}, {SqlDialect.Literal(info.FirstDate)}, " +
                            $"{SqlDialect.Literal(info.LastDate)}, {info.EmptyCells}, {SqlDialect.Literal(string.Join('\n', dataset.Warnings))}, " +
-                           $"{SqlDialect.Literal(info.IngestedAt)})", cancellation);
+                           $"{SqlDialect.Literal(registered)}, {SqlDialect.Literal(registered.ToUnixTimeMilliseconds())})", cancellation);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            try
-            {
-                await RunAsync($"DROP TABLE IF EXISTS {table}", CancellationToken.None);
-            }
-            catch (BackendException cleanup)
-            {
-                throw new BackendException(Name, $"{Core.Messages.OneLine(e.Message)} (and dropping the half-loaded table {table} failed too: {Core.Messages.OneLine(cleanup.Message)})", e);
-            }
-
+            await TryDropAsync(table);
             throw;
         }
 
-        return await DescribeAsync(dataset.Fingerprint, cancellation) ?? info;
+        // Several writers may have registered the same file at once: the first registered is the dataset.
+        var winner = Winner(await RegistryAsync($"WHERE fingerprint = {SqlDialect.Literal(dataset.Fingerprint)}", cancellation));
+        if (winner is { } first && first.Info.Location != table)
+        {
+            await RunAsync($"DELETE FROM {Registry} WHERE table_name = {SqlDialect.Literal(table)}", cancellation);
+            await TryDropAsync(table);
+            return first.Info;
+        }
+
+        return winner?.Info ?? info;
+    }
+
+    private async Task TryDropAsync(string table)
+    {
+        try
+        {
+            await RunAsync($"DROP TABLE IF EXISTS {table}", CancellationToken.None);
+        }
+        catch (BackendException)
+        {
+            // Left behind under its own name, never registered: it is never read.
+        }
     }
 
     /// <inheritdoc />
     public async Task<Dataset> LoadAsync(string fingerprint, CancellationToken cancellation = default)
+    {
+        try
+        {
+            return await ReadAsync(fingerprint, cancellation);
+        }
+        catch (BackendException e) when (e.Message.Contains("not found", StringComparison.Ordinal) || e.Message.Contains("does not exist", StringComparison.Ordinal))
+        {
+            // Its table went between reading the registry and the table (a writer that lost a race dropped its copy).
+            return await ReadAsync(fingerprint, cancellation);
+        }
+    }
+
+    private async Task<Dataset> ReadAsync(string fingerprint, CancellationToken cancellation)
     {
         var (info, warnings) = await RegistryRowAsync(fingerprint, cancellation);
         var table = info.Location;
@@ -185,16 +215,23 @@ public sealed class HeavyDbBackend : IDataBackend
         return result.Value(0, 0) is double value ? value : 0;
     }
 
+    /// <summary>How many tables the engine holds for <paramref name="fingerprint"/>'s dataset (registered or left over); for tests and inspection.</summary>
+    internal async Task<int> CountTablesAsync(string fingerprint, CancellationToken cancellation = default)
+    {
+        var prefix = TablePrefix(fingerprint);
+        var tables = await QueryAsync(_engine.Dialect.TablesLike(prefix), cancellation);
+        return tables.RowCount;
+    }
+
     /// <inheritdoc />
     public async Task<StoredDataset?> DescribeAsync(string fingerprint, CancellationToken cancellation = default)
     {
-        var rows = await RegistryAsync($"WHERE fingerprint = {SqlDialect.Literal(fingerprint)}", cancellation);
-        return rows.Count > 0 ? rows[0].Info : null;
+        return Winner(await RegistryAsync($"WHERE fingerprint = {SqlDialect.Literal(fingerprint)}", cancellation))?.Info;
     }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<StoredDataset>> ListAsync(CancellationToken cancellation = default) =>
-        (await RegistryAsync("ORDER BY ingested_at", cancellation)).Select(r => r.Info).ToList();
+        (await RegistryAsync(string.Empty, cancellation)).GroupBy(r => r.Info.Fingerprint).Select(g => Winner(g)!.Value.Info).OrderBy(i => i.IngestedAt).ToList();
 
     /// <inheritdoc />
     public async Task<bool> DropAsync(string fingerprint, CancellationToken cancellation = default)
@@ -205,9 +242,14 @@ public sealed class HeavyDbBackend : IDataBackend
             return false;
         }
 
-        // Registry row first: a dataset without it is a leftover, never read.
+        // Registry rows first: a table without one is a leftover, never read.
+        var tables = (await RegistryAsync($"WHERE fingerprint = {SqlDialect.Literal(fingerprint)}", cancellation)).Select(r => r.Info.Location).ToList();
         await RunAsync($"DELETE FROM {Registry} WHERE fingerprint = {SqlDialect.Literal(fingerprint)}", cancellation);
-        await RunAsync($"DROP TABLE IF EXISTS {info.Location}", cancellation);
+        foreach (var table in tables.Append(info.Location).Distinct())
+        {
+            await RunAsync($"DROP TABLE IF EXISTS {table}", cancellation);
+        }
+
         return true;
     }
 
@@ -216,22 +258,26 @@ public sealed class HeavyDbBackend : IDataBackend
         InMemoryBackend.ProbeAsync(Name, async () =>
         {
             var version = await _engine.VersionAsync(cancellation);
-            var count = await QueryAsync($"SELECT COUNT(*) FROM {Registry}", cancellation);
+            var count = await QueryAsync($"SELECT COUNT(DISTINCT fingerprint) FROM {Registry}", cancellation);
             return $"{_engine.Description}: {version}, {count.Value(0, 0)} dataset(s)";
         });
 
     /// <inheritdoc />
     public ValueTask DisposeAsync() => _engine.DisposeAsync();
 
-    /// <summary>Table name of a dataset: a fixed prefix and the first 16 hex digits of its fingerprint.</summary>
-    internal static string TableOf(string fingerprint) =>
+    /// <summary>The start of a dataset's table names: a fixed prefix and the first 16 hex digits of its fingerprint.</summary>
+    internal static string TablePrefix(string fingerprint) =>
         fingerprint.Length >= 16 && fingerprint.All(char.IsAsciiHexDigit)
             ? $"hopt_returns_{fingerprint[..16]}"
             : throw new BackendException("heavydb", $"'{fingerprint}' is not a dataset fingerprint");
 
+    /// <summary>Of the registered copies of one dataset, the one that is the dataset: the first registered (then the lowest table name).</summary>
+    private static (StoredDataset Info, string[] Warnings, long Registered)? Winner(IEnumerable<(StoredDataset Info, string[] Warnings, long Registered)> rows) =>
+        rows.OrderBy(r => r.Registered).ThenBy(r => r.Info.Location, StringComparer.Ordinal).Cast<(StoredDataset, string[], long)?>().FirstOrDefault();
+
     private static string RegistrySchema(SqlDialect d) =>
         $"{Registry} (fingerprint {d.TextType}, table_name {d.TextType}, source {d.TextType}, strategies INT, n_rows INT, " +
-        $"first_date DATE, last_date DATE, empty_cells BIGINT, warnings {d.TextType}, ingested_at TIMESTAMP)";
+        $"first_date DATE, last_date DATE, empty_cells BIGINT, warnings {d.TextType}, ingested_at TIMESTAMP, registered_ms BIGINT)";
 
     private static HeavyColumn[] Columns(StrategyMatrix matrix)
     {
@@ -254,23 +300,23 @@ public sealed class HeavyDbBackend : IDataBackend
 
     private async Task<(StoredDataset Info, string[] Warnings)> RegistryRowAsync(string fingerprint, CancellationToken cancellation)
     {
-        var rows = await RegistryAsync($"WHERE fingerprint = {SqlDialect.Literal(fingerprint)}", cancellation);
-        return rows.Count > 0 ? rows[0] : throw new BackendException(Name, $"no dataset with fingerprint {fingerprint} ({_engine.Description})");
+        var winner = Winner(await RegistryAsync($"WHERE fingerprint = {SqlDialect.Literal(fingerprint)}", cancellation));
+        return winner is { } row ? (row.Info, row.Warnings) : throw new BackendException(Name, $"no dataset with fingerprint {fingerprint} ({_engine.Description})");
     }
 
-    private async Task<List<(StoredDataset Info, string[] Warnings)>> RegistryAsync(string clause, CancellationToken cancellation)
+    private async Task<List<(StoredDataset Info, string[] Warnings, long Registered)>> RegistryAsync(string clause, CancellationToken cancellation)
     {
         var result = await QueryAsync(
-            "SELECT fingerprint, table_name, source, strategies, n_rows, first_date, last_date, empty_cells, warnings, ingested_at " +
+            "SELECT fingerprint, table_name, source, strategies, n_rows, first_date, last_date, empty_cells, warnings, ingested_at, registered_ms " +
             $"FROM {Registry} {clause}", cancellation);
-        var rows = new List<(StoredDataset, string[])>();
+        var rows = new List<(StoredDataset, string[], long)>();
         for (var r = 0; r < result.RowCount; r++)
         {
             var info = new StoredDataset(Name, (string)result.Value(r, 0)!, (string)result.Value(r, 2)!,
                 (int)(long)result.Value(r, 3)!, (int)(long)result.Value(r, 4)!, (DateOnly)result.Value(r, 5)!, (DateOnly)result.Value(r, 6)!,
                 (long)result.Value(r, 7)!, (string)result.Value(r, 1)!, new DateTimeOffset((DateTime)result.Value(r, 9)!, TimeSpan.Zero));
             var warnings = ((string?)result.Value(r, 8) ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            rows.Add((info, warnings));
+            rows.Add((info, warnings, (long)result.Value(r, 10)!));
         }
 
         return rows;

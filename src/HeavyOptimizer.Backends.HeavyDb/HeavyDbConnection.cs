@@ -20,17 +20,28 @@ public sealed record HeavyDbConnection(string Host, int Port, string User, strin
     /// <summary>Parses a heavydb:// URL; throws <see cref="ArgumentException"/> naming what is wrong (never the password).</summary>
     public static HeavyDbConnection Parse(string url)
     {
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != "heavydb" || string.IsNullOrEmpty(uri.Host))
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme != "heavydb" || string.IsNullOrEmpty(uri.Host) || uri.Fragment.Length > 0)
         {
-            throw new ArgumentException("HeavyDB URL must look like heavydb://user:password@host:6274/db?protocol=binary|http");
+            throw new ArgumentException("HeavyDB URL must look like heavydb://user:password@host:6274/db?protocol=binary|http (or 'embedded')");
+        }
+
+        if (!uri.IsDefaultPort && uri.Port is < 1 or > 65535)
+        {
+            throw new ArgumentException($"HeavyDB URL port {uri.Port}: 1..65535");
         }
 
         var protocol = "binary";
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         var (connect, call) = (TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(600));
         foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = pair.Split('=', 2);
             var value = parts.Length == 2 ? parts[1] : string.Empty;
+            if (!seen.Add(parts[0]))
+            {
+                throw new ArgumentException($"HeavyDB URL option '{parts[0]}' is given twice");
+            }
+
             switch (parts[0])
             {
                 case "protocol" when value is "binary" or "http":

@@ -38,6 +38,9 @@ internal sealed record SqlDialect(string Name, string TextType, string TableOpti
         ? $"CASE WHEN isnan(CORR({a}, {b})) THEN NULL ELSE CORR({a}, {b}) END"
         : $"CORR({a}, {b})";
 
+    /// <summary>A query listing the tables whose names start with <paramref name="prefix"/>, through information_schema (the embedded engine and the stand-in have it; for tests).</summary>
+    public string TablesLike(string prefix) => $"SELECT table_name FROM information_schema.tables WHERE table_name LIKE {Literal(prefix + "%")}";
+
     /// <summary>CREATE TABLE with this dialect's text type and options.</summary>
     public string CreateTable(string table, params (string Name, string Type)[] columns) =>
         $"CREATE TABLE {table} ({string.Join(", ", columns.Select(c => $"{c.Name} {(c.Type == "TEXT" ? TextType : c.Type)}"))}){TableOptions}";

@@ -150,17 +150,24 @@ internal sealed class ThriftEngine : ISqlEngine
         {
             try
             {
-                var client = await OpenAsync(cancellation);
+                // The session handshake is part of opening a connection: it is bounded by connect_timeout too.
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-                limit.CancelAfter(_connection.CallTimeout);
+                limit.CancelAfter(_connection.ConnectTimeout);
+                HeavyClient? client = null;
                 try
                 {
+                    client = await OpenAsync(limit.Token);
                     _session = await client.ConnectAsync(_connection.User, _connection.Password, _connection.Database, limit.Token);
                     _client = client;
                 }
+                catch (Exception e) when (limit.IsCancellationRequested && !cancellation.IsCancellationRequested && (e is OperationCanceledException || IsTransport(e)))
+                {
+                    client?.Dispose();
+                    throw new TimeoutException($"no connection and session within {_connection.ConnectTimeout.TotalSeconds:0.#} s (connect_timeout= in the URL)");
+                }
                 catch
                 {
-                    client.Dispose();
+                    client?.Dispose();
                     throw;
                 }
             }
@@ -168,11 +175,11 @@ internal sealed class ThriftEngine : ISqlEngine
             {
                 throw new BackendException("heavydb", $"HeavyDB at {_connection} refused the connection: {e.Message}", e);
             }
-            catch (Exception e) when ((IsTransport(e) || e is TimeoutException || e is OperationCanceledException && !cancellation.IsCancellationRequested) && attempt < Attempts)
+            catch (Exception e) when ((IsTransport(e) || e is TimeoutException) && !cancellation.IsCancellationRequested && attempt < Attempts)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), cancellation);
             }
-            catch (Exception e) when (IsTransport(e) || e is TimeoutException || e is OperationCanceledException && !cancellation.IsCancellationRequested)
+            catch (Exception e) when ((IsTransport(e) || e is TimeoutException) && !cancellation.IsCancellationRequested)
             {
                 throw new BackendException("heavydb", $"cannot reach HeavyDB at {_connection}: {Describe(e)}", e);
             }
@@ -193,16 +200,7 @@ internal sealed class ThriftEngine : ISqlEngine
         var tcp = new TcpClient { NoDelay = true };
         try
         {
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            limit.CancelAfter(_connection.ConnectTimeout);
-            try
-            {
-                await tcp.ConnectAsync(_connection.Host, _connection.Port, limit.Token);
-            }
-            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-            {
-                throw new TimeoutException($"no connection within {_connection.ConnectTimeout.TotalSeconds:0.#} s (connect_timeout= in the URL)");
-            }
+            await tcp.ConnectAsync(_connection.Host, _connection.Port, cancellation);
 
             return new HeavyClient(new TBinaryProtocol(new TBufferedTransport(new TSocketTransport(tcp, configuration), 64 * 1024), true, true));
         }
@@ -228,6 +226,12 @@ internal sealed class ThriftEngine : ISqlEngine
     {
         for (var inner = e; inner is not null; inner = inner.InnerException)
         {
+            if (inner is HttpRequestException { InnerException: { } cause })
+            {
+                // HttpClient's own text ("An error occurred while sending the request") says nothing; its cause does.
+                return $"{Core.Messages.OneLine(inner.Message)} ({Core.Messages.OneLine(cause.Message)})";
+            }
+
             if (inner is SocketException or HttpRequestException or TimeoutException or HeavyDbProtocolException)
             {
                 return Core.Messages.OneLine(inner.Message);

@@ -57,6 +57,13 @@ public static class SiloHost
         ThreadPool.SetMinThreads(Math.Max(workers, 16 + 4 * Environment.ProcessorCount), io);
 
         var security = Security(options, out var siloCertificate);
+        // A URL that cannot work fails the start, not every job later as a "backend fault".
+        if ((options.HeavyDbUrl ?? Environment.GetEnvironmentVariable(Backends.HeavyDb.HeavyDbConnection.EnvironmentVariable)) is { Length: > 0 } heavydb
+            && !heavydb.Equals("embedded", StringComparison.OrdinalIgnoreCase))
+        {
+            Backends.HeavyDb.HeavyDbConnection.Parse(heavydb);
+        }
+
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseUrls($"http://{options.DashboardAddress}:{options.DashboardPort}");
         builder.Services.AddSerilog(new LoggerConfiguration()
@@ -65,9 +72,9 @@ public static class SiloHost
             .MinimumLevel.Override("Orleans", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", Serilog.Events.LogEventLevel.Warning)
             .MinimumLevel.Override("Polly", Serilog.Events.LogEventLevel.Warning)
-            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {LevelName} {Message:lj}{NewLine}{Exception}")
+            .WriteTo.Console(outputTemplate: "{Timestamp:HH:mm:ss} {LevelName} {Message:lj}{ExceptionLine:l}{NewLine}")
             .WriteTo.File(Path.Combine(options.DataDirectory, "logs", "job_processor_.log"), rollingInterval: RollingInterval.Day, shared: true,
-                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {LevelName} {Message:lj}{NewLine}{Exception}")
+                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff} {LevelName} {Message:lj}{ExceptionLine:l}{NewLine}")
             .CreateLogger(), dispose: true);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.UseOrleans(silo =>
@@ -160,10 +167,16 @@ public static class SiloHost
     }
 }
 
-/// <summary>Levels written in full in the log (INFO, WARNING, ERROR), as the runbook's <c>grep -c "ERROR"</c> expects.</summary>
+/// <summary>
+/// Levels written in full in the log (INFO, WARNING, ERROR), as the runbook's <c>grep -c "ERROR"</c> expects, and an
+/// event's exception as one line after its message (its type and first line; no stack trace), so every event is a line.
+/// </summary>
 internal sealed class LevelNames : ILogEventEnricher
 {
-    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory) =>
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("ExceptionLine",
+            logEvent.Exception is { } e ? $" ({e.GetType().Name}: {HeavyOptimizer.Core.Messages.OneLine(e.Message)})" : string.Empty));
         logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty("LevelName", logEvent.Level switch
         {
             LogEventLevel.Verbose => "TRACE",
@@ -173,4 +186,5 @@ internal sealed class LevelNames : ILogEventEnricher
             LogEventLevel.Error => "ERROR",
             _ => "CRITICAL",
         }));
+    }
 }

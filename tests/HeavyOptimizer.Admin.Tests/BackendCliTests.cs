@@ -80,6 +80,22 @@ public sealed class BackendCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Processes_ingesting_one_new_file_into_the_embedded_engine_at_once_leave_one_good_dataset()
+    {
+        var input = _dir.File("raced.csv", Some.Csv(Some.RandomMatrix(400, 30, 21)));
+        string[] store = ["--backend", "heavydb", "--heavydb", "embedded", "--data-dir", Path.Combine(_dir.Path, "shared")];
+
+        var ingests = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => Hopt.Run(["dataset", "ingest", "--input", input, .. store]))));
+
+        Assert.All(ingests, i => Assert.True(i.ExitCode == 0, i.Error));
+        var listed = JsonNode.Parse(Hopt.Run(["dataset", "inspect", "--json", .. store]).Out)!.AsArray();
+        Assert.Single(listed);
+        var optimized = Hopt.Run(["optimize", "--input", input, "-n", "10", "--max-evaluations", "50", "--output", Path.Combine(_dir.Path, "runs"), .. store]);
+        Assert.True(optimized.ExitCode == 0, optimized.Error);
+        Assert.Contains("1 dataset(s)", Hopt.Run(["dataset", "inspect", "--health", .. store]).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Unknown_backend_and_core_dataset_commands_are_refused()
     {
         var input = _dir.File("x.csv", Some.Csv(Some.RandomMatrix(12, 9, 5)));

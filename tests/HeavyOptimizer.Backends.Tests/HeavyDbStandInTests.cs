@@ -184,6 +184,53 @@ public sealed class HeavyDbStandInTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Writers_storing_one_new_file_at_once_leave_one_complete_dataset()
+    {
+        // Three connections the in-process lock cannot tell apart from separate processes (their engines differ).
+        var matrix = Some.RandomMatrix(300, 40, 9);
+        var path = _dir.File("raced.csv", Some.Csv(matrix));
+        var writers = await Task.WhenAll(new[] { "binary", "http", "binary&timeout=300" }.Select(p => HeavyDbBackend.OpenAsync(new HeavyDbOptions
+        {
+            Url = _server.Url(p.Split('&')[0]) + (p.Contains('&', StringComparison.Ordinal) ? "&" + p.Split('&')[1] : string.Empty),
+        })));
+        try
+        {
+            var stored = await Task.WhenAll(writers.Select(w => w.IngestAsync(path)));
+
+            Assert.Single(stored.Select(s => s.Location).Distinct());
+            foreach (var writer in writers)
+            {
+                Assert.Single(await writer.ListAsync());
+                Assert.Equal(matrix.Values.ToArray(), (await writer.LoadAsync(stored[0].Fingerprint)).Matrix.Values.ToArray());
+            }
+
+            var tables = await writers[0].CountTablesAsync(stored[0].Fingerprint);
+            Assert.Equal(1, tables);
+        }
+        finally
+        {
+            foreach (var writer in writers)
+            {
+                await writer.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_server_that_accepts_but_never_answers_is_bounded_by_the_connect_timeout()
+    {
+        using var silent = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var clock = Stopwatch.StartNew();
+
+        var e = await Assert.ThrowsAsync<BackendException>(() => HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = $"heavydb://admin:x@127.0.0.1:{port}/heavyai?connect_timeout=1" }));
+
+        Assert.Contains("no connection and session within 1 s (connect_timeout= in the URL)", e.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"gave up after {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
     public async Task A_load_that_keeps_failing_surfaces_its_own_error_and_leaves_nothing()
     {
         await using var backend = await Open();

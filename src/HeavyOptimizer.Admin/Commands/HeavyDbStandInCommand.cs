@@ -31,15 +31,25 @@ internal static class HeavyDbStandInCommand
         {
             using var signals = new ConsoleSignals(cancellation);
             var password = Environment.GetEnvironmentVariable(PasswordVariable) is { Length: > 0 } given ? given : "HyperInteractive";
-            await using var server = await HeavyDbStandInServer.StartAsync(new HeavyDbStandInOptions
+            HeavyDbStandInServer server;
+            try
             {
-                DataDirectory = parse.GetValue(dataDir) ?? DataDirectories.Default,
-                BinaryPort = parse.GetValue(port),
-                HttpPort = parse.GetValue(httpPort),
-                User = parse.GetValue(user)!,
-                Password = password,
-                Database = parse.GetValue(database)!,
-            });
+                server = await HeavyDbStandInServer.StartAsync(new HeavyDbStandInOptions
+                {
+                    DataDirectory = parse.GetValue(dataDir) ?? DataDirectories.Default,
+                    BinaryPort = parse.GetValue(port),
+                    HttpPort = parse.GetValue(httpPort),
+                    User = parse.GetValue(user)!,
+                    Password = password,
+                    Database = parse.GetValue(database)!,
+                });
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or System.Net.HttpListenerException)
+            {
+                throw new ArgumentException($"cannot listen on port {parse.GetValue(port)} (binary) or {parse.GetValue(httpPort)} (http): {ExitCodes.OneLine(e.Message)}", e);
+            }
+
+            await using var _ = server;
             Console.WriteLine("HeavyDB protocol stand-in, not HeavyDB: its SQL runs on the embedded DuckDB engine");
             Console.WriteLine($"binary: {HeavyDbConnection.Parse(server.Url("binary"))}");
             Console.WriteLine($"http:   {HeavyDbConnection.Parse(server.Url("http"))}");
