@@ -51,7 +51,12 @@ public sealed class ClusterModeTests : IDisposable
 
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.AddHeavyOptimizerClient(o => o.Cluster = _database);
+        builder.AddHeavyOptimizerClient(o =>
+        {
+            o.Cluster = _database;
+            o.Identity = Silo.Security.ClusterCertificates.LoadIdentity(Path.Combine(Certificates, "operator-tester.pfx"));
+            o.Authority = Silo.Security.ClusterCertificates.LoadAuthority(Path.Combine(Certificates, "ca.pem"));
+        });
         using var host = builder.Build();
         await host.StartAsync();
         var client = host.Services.GetRequiredService<IHeavyOptimizerClient>();
@@ -111,7 +116,7 @@ public sealed class ClusterModeTests : IDisposable
         foreach (var (id, i) in ids.Select((id, i) => (id, i)))
         {
             var input = _dir.File($"shared-{i}.csv", Some.Csv(Some.RandomMatrix(40, 30, 100 + (ulong)i)));
-            var submitted = Hopt.Run("submit", "--input", input, "-n", "10", "--max-evaluations", "200", "--job-id", id, "--cluster", _database);
+            var submitted = Hopt.Run(["submit", "--input", input, "-n", "10", "--max-evaluations", "200", "--job-id", id, .. AsTester]);
             Assert.True(submitted.ExitCode == 0, submitted.Error);
         }
 
@@ -121,7 +126,7 @@ public sealed class ClusterModeTests : IDisposable
         {
             while (true)
             {
-                var job = System.Text.Json.Nodes.JsonNode.Parse(Hopt.Run("job", id, "--json", "--cluster", _database).Out)!;
+                var job = System.Text.Json.Nodes.JsonNode.Parse(Hopt.Run(["job", id, "--json", .. AsTester]).Out)!;
                 if ((string)job["state"]! is "completed" or "failed")
                 {
                     return job;
@@ -137,10 +142,27 @@ public sealed class ClusterModeTests : IDisposable
         Assert.Equal(16, System.Text.Json.Nodes.JsonNode.Parse(listed.Out)!.AsArray().Count);
     }
 
+    /// <summary>The cluster's certificates (mutual TLS between the silos and with clients), with an operator named tester.</summary>
+    private string Certificates
+    {
+        get
+        {
+            var certs = Path.Combine(_dir.Path, "certs");
+            if (!Directory.Exists(certs))
+            {
+                Assert.Equal(0, Hopt.Run("certs", "init", "--out", certs, "--operator", "tester").ExitCode);
+            }
+
+            return certs;
+        }
+    }
+
+    private string[] AsTester => ["--cluster", _database!, "--identity", Path.Combine(Certificates, "operator-tester.pfx")];
+
     private void StartSilo(string name)
     {
         var (siloPort, gatewayPort, dashboardPort) = (SiloProcess.FreePort(), SiloProcess.FreePort(), SiloProcess.FreePort());
-        _silos[siloPort] = SiloProcess.Start("--postgres", _database!, "--data-dir", Path.Combine(_dir.Path, name),
+        _silos[siloPort] = SiloProcess.Start("--postgres", _database!, "--certs", Certificates, "--data-dir", Path.Combine(_dir.Path, name),
             "--silo-port", $"{siloPort}", "--gateway-port", $"{gatewayPort}", "--dashboard-port", $"{dashboardPort}",
             "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2", "--input-root", _dir.Path);
     }

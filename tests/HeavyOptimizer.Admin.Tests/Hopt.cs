@@ -7,9 +7,12 @@ internal static class Hopt
 {
     public sealed record Outcome(int ExitCode, string Out, string Error);
 
-    public static Outcome Run(params string[] args)
+    public static Outcome Run(params string[] args) => Run(null, args);
+
+    /// <summary>Runs hopt with <paramref name="environment"/> added to this process's environment.</summary>
+    public static Outcome Run(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var start = StartInfo(args);
+        var start = StartInfo(args, environment);
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -23,9 +26,12 @@ internal static class Hopt
     }
 
     /// <summary>Starts a long-running command (a silo, a watch) and hands each line it prints, on stdout or stderr, to <paramref name="output"/>.</summary>
-    public static Process Start(Action<string> output, params string[] args)
+    public static Process Start(Action<string> output, params string[] args) => Start(output, null, args);
+
+    /// <summary>The same, with <paramref name="environment"/> added to this process's environment.</summary>
+    public static Process Start(Action<string> output, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var process = Process.Start(StartInfo(args))!;
+        var process = Process.Start(StartInfo(args, environment))!;
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -45,7 +51,7 @@ internal static class Hopt
         return process;
     }
 
-    private static ProcessStartInfo StartInfo(string[] args)
+    private static ProcessStartInfo StartInfo(string[] args, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -57,6 +63,11 @@ internal static class Hopt
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         return start;

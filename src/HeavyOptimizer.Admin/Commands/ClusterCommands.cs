@@ -24,6 +24,7 @@ internal static class ClusterCommands
     {
         yield return Submit();
         yield return Job();
+        yield return Cancel();
         yield return Jobs();
         yield return Replay();
         yield return Phase();
@@ -151,6 +152,24 @@ internal static class ClusterCommands
         {
             Grains.Jobs.JobRequests.ValidateId(parse.GetValue(id));
             var status = await client.GetAsync(parse.GetValue(id)!, ct);
+            if (status is null)
+            {
+                Console.Error.WriteLine($"hopt: no job {parse.GetValue(id)}");
+                return ExitCodes.Failure;
+            }
+
+            Print(status, json);
+            return ExitCodes.Success;
+        });
+    }
+
+    private static Command Cancel()
+    {
+        var id = new Argument<string>("id") { Description = "Job id" };
+        return ClusterCommand("cancel", "Ask a queued or running job to stop (a submitter may cancel only its own)", [id], async (parse, client, json, ct) =>
+        {
+            Grains.Jobs.JobRequests.ValidateId(parse.GetValue(id));
+            var status = await client.CancelAsync(parse.GetValue(id)!, ct);
             if (status is null)
             {
                 Console.Error.WriteLine($"hopt: no job {parse.GetValue(id)}");
