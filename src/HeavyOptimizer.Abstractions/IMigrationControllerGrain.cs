@@ -79,8 +79,11 @@ public interface IMigrationControllerGrain : IGrainWithStringKey
     [ReadOnly]
     Task<MigrationStatus> GetStatus(int auditEntries);
 
-    /// <summary>The audit log, oldest first.</summary>
+    /// <summary>
+    /// A page of the audit log, oldest first: the entries after sequence <paramref name="after"/>, or the latest
+    /// <paramref name="limit"/> when it is null; only those at or after <paramref name="since"/> when given.
+    /// </summary>
     [Alias("GetAudit")]
     [ReadOnly]
-    Task<IReadOnlyList<AuditEntry>> GetAudit();
+    Task<IReadOnlyList<AuditEntry>> GetAudit(long? after, DateTimeOffset? since, int limit);
 }

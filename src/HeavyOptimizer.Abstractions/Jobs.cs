@@ -280,6 +280,12 @@ public sealed record JobStatus
     /// <summary>Who submitted it (the verified identity, when the cluster has identities): a submitter may cancel only its own jobs.</summary>
     [Id(16)] public string? Owner { get; init; }
 
+    /// <summary>Asked to stop while running: its job slot stops it at its next renewal.</summary>
+    [Id(17)] public bool CancelRequested { get; init; }
+
+    /// <summary>While Queued: its place among the jobs waiting (1 = next); answered by the job, never persisted.</summary>
+    [Id(18)] public int? QueuePosition { get; init; }
+
     /// <summary>True once Completed, Failed or Cancelled.</summary>
     public bool IsFinished => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }
@@ -309,39 +315,80 @@ public interface IJobGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<JobStatus?> GetStatus();
 
-    /// <summary>Asks a queued or running job to stop.</summary>
+    /// <summary>Asks a queued or running job to stop: a queued one leaves the queue at once, a running one stops at its slot's next renewal.</summary>
     [Alias("Cancel")]
-    [AlwaysInterleave]
     Task<JobStatus?> Cancel();
+
+    /// <summary>
+    /// A silo's job slot took the job from the queue: the job starts a new attempt (asking the controller for its route
+    /// the first time) and answers what to run; null when there is nothing to run (finished, or cancelled meanwhile).
+    /// </summary>
+    [Alias("Begin")]
+    Task<JobTicket?> Begin(string silo);
+
+    /// <summary>Where attempt <paramref name="attempt"/>'s search stands; false when it should stop (cancelled, or superseded by another attempt).</summary>
+    [Alias("Report")]
+    [AlwaysInterleave]
+    Task<bool> Report(int attempt, JobProgress? progress);
+
+    /// <summary>Records how attempt <paramref name="attempt"/> ended, once; false when the job had finished or moved on to another attempt.</summary>
+    [Alias("Finish")]
+    Task<bool> Finish(int attempt, JobEnd end);
 }
 
 /// <summary>
-/// The index of jobs submitted in one UTC hour (key yyyyMMddHH): what replay, health and dashboards query. Hourly, so
-/// that each write (a job changing state rewrites its partition) stays small on a busy day.
+/// The index of jobs (one row per job in the cluster store, written as the job changes state): what listing, replay,
+/// health and dashboards query. A stateless worker: any silo answers from the store.
 /// </summary>
-[Alias("hopt.IJobRegistryGrain")]
-public interface IJobRegistryGrain : IGrainWithStringKey
+[Alias("hopt.IJobIndexGrain")]
+public interface IJobIndexGrain : IGrainWithIntegerKey
 {
-    /// <summary>Adds or updates a job's entry.</summary>
-    [Alias("Upsert")]
-    Task Upsert(JobStatus status);
-
-    /// <summary>The day's jobs, optionally in one state.</summary>
+    /// <summary>Jobs submitted in [<paramref name="from"/>, <paramref name="to"/>), optionally in one state, oldest first, at most <paramref name="limit"/>.</summary>
     [Alias("List")]
-    Task<IReadOnlyList<JobStatus>> List(JobState? state);
+    Task<IReadOnlyList<JobStatus>> List(DateTimeOffset from, DateTimeOffset to, JobState? state, int limit);
 
-    /// <summary>The key of the registry partition for a moment.</summary>
-    static string KeyFor(DateTimeOffset at) => at.UtcDateTime.ToString("yyyyMMddHH", System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>The jobs submitted on one UTC day, optionally in one state, in submission order (its 24 partitions).</summary>
-    static async Task<IReadOnlyList<JobStatus>> ListDay(IGrainFactory grains, DateOnly day, JobState? state)
+    /// <summary>The jobs submitted on one UTC day, optionally in one state, in submission order.</summary>
+    static Task<IReadOnlyList<JobStatus>> ListDay(IGrainFactory grains, DateOnly day, JobState? state)
     {
         ArgumentNullException.ThrowIfNull(grains);
         var midnight = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
-        var hours = await Task.WhenAll(Enumerable.Range(0, 24).Select(h => grains.GetGrain<IJobRegistryGrain>(KeyFor(midnight.AddHours(h))).List(state)));
-        return hours.SelectMany(h => h).OrderBy(s => s.SubmittedAt).ToList();
+        return grains.GetGrain<IJobIndexGrain>(0).List(midnight, midnight.AddDays(1), state, int.MaxValue);
     }
 }
+
+/// <summary>Where a queued job stands: its place among the jobs waiting (1 = next), or the silo whose job slots run it.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.QueuePlace")]
+public sealed record QueuePlace([property: Id(0)] int? Position, [property: Id(1)] string? Silo);
+
+/// <summary>The cluster's job queue: jobs waiting, since when the oldest waits, and how many jobs each silo runs.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.QueueSummary")]
+public sealed record QueueSummary(
+    [property: Id(0)] int Waiting, [property: Id(1)] DateTimeOffset? OldestWaiting, [property: Id(2)] IReadOnlyDictionary<string, int> Running);
+
+/// <summary>What a silo's job slot is given to run: the attempt (which its reports must name), the request, the route.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.JobTicket")]
+public sealed record JobTicket([property: Id(0)] int Attempt, [property: Id(1)] JobSpec Spec, [property: Id(2)] Route Route, [property: Id(3)] DateTimeOffset SubmittedAt);
+
+/// <summary>
+/// How an attempt ended, as its job slot reports it: Completed with the result (and the comparison when mirrored),
+/// Failed with the error and its cause, or Cancelled; the backend's own seconds for the controller's runtime trigger.
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.JobEnd")]
+public sealed record JobEnd(
+    [property: Id(0)] JobState State,
+    [property: Id(1)] JobResult? Result = null,
+    [property: Id(2)] ConsistencyReport? Consistency = null,
+    [property: Id(3)] string? Error = null,
+    [property: Id(4)] FailureCause? Cause = null,
+    [property: Id(5)] double? BackendSeconds = null);
 
 /// <summary>
 /// An input CSV a client uploaded, kept in the cluster's state store (so every silo can read it, whatever its disk);

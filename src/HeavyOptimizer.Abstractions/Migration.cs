@@ -163,7 +163,8 @@ public sealed record MigrationStatus(
     [property: Id(7)] long JobsRecorded = 0,
     [property: Id(8)] string? NextPhase = null,
     [property: Id(9)] DateTimeOffset? WindowSince = null,
-    [property: Id(10)] string? Security = null);
+    [property: Id(10)] string? Security = null,
+    [property: Id(11)] QueueSummary? Queue = null);
 
 /// <summary>What a settings import applied: the audit entry and notes on keys that were recognised but have no effect (or unknown and allowed).</summary>
 [GenerateSerializer]

@@ -206,7 +206,7 @@ internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimize
         RetryAsync(() => cluster.GetGrain<IJobGrain>(jobId).Cancel(), cancellation);
 
     public Task<IReadOnlyList<JobStatus>> JobsAsync(DateOnly day, JobState? state, CancellationToken cancellation = default) =>
-        RetryAsync(() => IJobRegistryGrain.ListDay(cluster, day, state), cancellation);
+        RetryAsync(() => IJobIndexGrain.ListDay(cluster, day, state), cancellation);
 
     public async IAsyncEnumerable<JobStatus> WatchAsync(string jobId, [EnumeratorCancellation] CancellationToken cancellation = default)
     {

@@ -6,8 +6,9 @@ namespace HeavyOptimizer.Silo;
 
 /// <summary>
 /// The project's own schema for Orleans' ADO.NET providers (the 10.4.2 packages ship none): grain storage and reminders
-/// on SQLite (the embedded default), clustering, grain storage and reminders on PostgreSQL (cluster mode). Applied
-/// idempotently by <c>hopt db init</c> and by a silo at start.
+/// on SQLite (the embedded default), clustering, grain storage and reminders on PostgreSQL (cluster mode); and the
+/// cluster store's tables (<see cref="Grains.Storage.ClusterStore.Schema"/>). Applied idempotently by
+/// <c>hopt db init</c> and by a silo at start.
 /// </summary>
 public static class DatabaseSchema
 {
@@ -51,7 +52,15 @@ public static class DatabaseSchema
         await using var command = connection.CreateCommand();
         command.CommandText = Script($"{provider}.sql");
         await command.ExecuteNonQueryAsync(cancellation);
+        await StoreOf(provider, connectionString).EnsureSchemaAsync(cancellation);
     }
+
+    /// <summary>The cluster store in the database of <paramref name="provider"/> at <paramref name="connectionString"/>.</summary>
+    public static Grains.Storage.ClusterStore StoreOf(string provider, string connectionString, TimeProvider? time = null) =>
+        new(FactoryOf(provider), connectionString, time);
+
+    /// <summary>The ADO.NET provider factory of <paramref name="provider"/>.</summary>
+    public static DbProviderFactory FactoryOf(string provider) => InvariantOf(provider) == SqliteInvariant ? SqliteFactory.Instance : NpgsqlFactory.Instance;
 
     private static SqliteConnection OpenSqlite(string connectionString)
     {

@@ -91,6 +91,7 @@ public static class SiloHost
             }
 
             silo.AddAdoNetGrainStorage("hopt", o => (o.Invariant, o.ConnectionString) = (invariant, state));
+            silo.UseHeavyOptimizerStore(DatabaseSchema.FactoryOf(provider), state);
             silo.UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (invariant, state));
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromTicks(Math.Min(o.MinimumReminderPeriod.Ticks, options.Watchdog.Ticks)));
             silo.Configure<SiloOptions>(o => o.SiloName = $"silo-{options.SiloPort}");
@@ -109,7 +110,7 @@ public static class SiloHost
                 });
             }
             silo.UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
-            silo.AddHeavyOptimizerGrains(b =>
+            silo.AddHeavyOptimizerGrains(slots: s => s.MaxConcurrentJobs = options.MaxJobs ?? s.MaxConcurrentJobs, backends: b =>
             {
                 b.DataDirectory = options.DataDirectory;
                 b.HeavyDbUrl = options.HeavyDbUrl;

@@ -47,6 +47,9 @@ public sealed record SiloHostOptions
     /// <summary>The address the dashboard listens on; default loopback (put a reverse proxy with authentication in front to expose it).</summary>
     public string DashboardAddress { get; init; } = "127.0.0.1";
 
+    /// <summary>Jobs this silo runs at once (<c>--max-jobs</c>); null for the default from its cores and memory.</summary>
+    public int? MaxJobs { get; init; }
+
     /// <summary>The SQLite database holding grain state and reminders in embedded mode.</summary>
     public string StateDatabase => Path.Combine(DataDirectory, "cluster.db");
 }

@@ -16,12 +16,14 @@ namespace HeavyOptimizer.Grains.Tests;
 public sealed class BackendComputeSpreadTests : IAsyncLifetime
 {
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"hopt-spread-{Environment.ProcessId}");
+    private static string _store = string.Empty;
     private static int _silosConfigured;
     private TestCluster _cluster = null!;
 
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Root);
+        _store = TestStores.Sqlite(Root);
         _cluster = new TestClusterBuilder(3).AddSiloBuilderConfigurator<Silo>().Build();
         await _cluster.DeployAsync();
     }
@@ -29,6 +31,7 @@ public sealed class BackendComputeSpreadTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _cluster.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         Directory.Delete(Root, recursive: true);
     }
 
@@ -71,7 +74,7 @@ public sealed class BackendComputeSpreadTests : IAsyncLifetime
         {
             // The primary is configured first and claims no GPU; the two others do.
             var gpu = Interlocked.Increment(ref _silosConfigured) > 1;
-            silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService()
+            silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().UseHeavyOptimizerStore(Microsoft.Data.Sqlite.SqliteFactory.Instance, _store)
                 .AddHeavyOptimizerGrains(o => (o.DataDirectory, o.Compute) = (Path.Combine(Root, "data"), "cpu"))
                 .UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
         }

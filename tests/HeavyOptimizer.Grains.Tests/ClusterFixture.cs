@@ -1,6 +1,8 @@
 using HeavyOptimizer.Backends;
 using HeavyOptimizer.Core.Metrics;
 using HeavyOptimizer.Grains.Jobs;
+using HeavyOptimizer.Grains.Storage;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Hosting;
@@ -8,7 +10,7 @@ using Orleans.TestingHost;
 
 namespace HeavyOptimizer.Grains.Tests;
 
-/// <summary>One in-process test cluster shared by a collection of tests; grain state in memory, data under a temporary root.</summary>
+/// <summary>One in-process test cluster shared by a collection of tests; the cluster store in SQLite, other grain state in memory, data under a temporary root.</summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
     /// <summary>The data root of this test process's silos.</summary>
@@ -16,11 +18,20 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public TestCluster Cluster { get; } = new TestClusterBuilder(1).AddSiloBuilderConfigurator<SiloConfigurator>().Build();
 
-    public Task InitializeAsync() => Cluster.DeployAsync();
+    /// <summary>The cluster store's database (SQLite, as the embedded silo keeps it).</summary>
+    public static readonly string Store = $"Data Source={Path.Combine(Root, "cluster.db")}";
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(Root);
+        await new ClusterStore(SqliteFactory.Instance, Store).EnsureSchemaAsync();
+        await Cluster.DeployAsync();
+    }
 
     public async Task DisposeAsync()
     {
         await Cluster.DisposeAsync();
+        SqliteConnection.ClearAllPools();
         if (Directory.Exists(Root))
         {
             Directory.Delete(Root, recursive: true);
@@ -31,7 +42,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         public void Configure(ISiloBuilder silo)
         {
-            silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().AddHeavyOptimizerGrains(o =>
+            silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().UseHeavyOptimizerStore(SqliteFactory.Instance, Store)
+                .AddHeavyOptimizerGrains(slots: s => s.Poll = TimeSpan.FromMilliseconds(100), backends: o =>
             {
                 o.DataDirectory = Path.Combine(Root, "data");
                 o.OutputRoot = Path.Combine(Root, "output");
@@ -41,6 +53,19 @@ public sealed class ClusterFixture : IAsyncLifetime
             });
             silo.Services.AddSingleton<IBackendProvider>(sp => new FaultyBackends(new BackendProvider(sp.GetRequiredService<IOptions<BackendHostOptions>>())));
         }
+    }
+}
+
+/// <summary>Cluster stores for test clusters of their own: SQLite files with the schema made.</summary>
+internal static class TestStores
+{
+    /// <summary>A connection string to a new SQLite cluster store under <paramref name="directory"/> (made if missing).</summary>
+    public static string Sqlite(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var connection = $"Data Source={Path.Combine(directory, $"store-{Guid.NewGuid():N}.db")}";
+        new ClusterStore(SqliteFactory.Instance, connection).EnsureSchemaAsync().GetAwaiter().GetResult();
+        return connection;
     }
 }
 

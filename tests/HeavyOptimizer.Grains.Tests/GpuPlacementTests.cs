@@ -13,11 +13,17 @@ public sealed class GpuPlacementTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        _store = TestStores.Sqlite(Root);
         _cluster = new TestClusterBuilder(2).AddSiloBuilderConfigurator<Silo>().Build();
         await _cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(Root, recursive: true);
+    }
 
     [Fact]
     public async Task Backend_grains_go_to_the_silo_that_advertises_a_gpu()
@@ -41,13 +47,16 @@ public sealed class GpuPlacementTests : IAsyncLifetime
         Assert.Contains(placements, p => p.SiloHasGpu);
     }
 
+    private static readonly string Root = Path.Combine(Path.GetTempPath(), $"hopt-gpu-{Environment.ProcessId}");
+    private static string _store = string.Empty;
+
     private sealed class Silo : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo)
         {
             // The first silo the test cluster configures claims a GPU, the second does not.
             var gpu = Interlocked.Increment(ref _silosConfigured) % 2 == 1;
-            silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().AddHeavyOptimizerGrains()
+            silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().UseHeavyOptimizerStore(Microsoft.Data.Sqlite.SqliteFactory.Instance, _store).AddHeavyOptimizerGrains()
                 .UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
         }
     }

@@ -71,8 +71,8 @@ public sealed class JobGrainTests(ClusterFixture fixture)
         Assert.Equal((status.SubmittedAt, status.State, status.Result.RunDirectory, status.Spec), (again.SubmittedAt, again.State, again.Result!.RunDirectory, again.Spec));
         Assert.Equal(1, again.Attempts);
 
-        var registry = fixture.Cluster.GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(status.SubmittedAt));
-        Assert.Contains(await registry.List(JobState.Completed), s => s.JobId == "job-simple");
+        Assert.Contains(await IJobIndexGrain.ListDay(fixture.Cluster.GrainFactory, DateOnly.FromDateTime(status.SubmittedAt.UtcDateTime), JobState.Completed),
+            s => s.JobId == "job-simple");
     }
 
     [Fact]
@@ -388,7 +388,7 @@ public sealed class JobGrainTests(ClusterFixture fixture)
 
         Assert.All(finished, s => Assert.Equal((JobState.Completed, 1), (s.State, s.Attempts)));
         var days = finished.Select(s => DateOnly.FromDateTime(s.SubmittedAt.UtcDateTime)).Distinct();
-        var listed = await Task.WhenAll(days.Select(d => IJobRegistryGrain.ListDay(fixture.Cluster.GrainFactory, d, JobState.Completed)));
+        var listed = await Task.WhenAll(days.Select(d => IJobIndexGrain.ListDay(fixture.Cluster.GrainFactory, d, JobState.Completed)));
         Assert.Equal(200, listed.SelectMany(l => l).Count(s => s.JobId.StartsWith("burst-", StringComparison.Ordinal)));
     }
 }

@@ -8,9 +8,9 @@ using Orleans.TestingHost;
 namespace HeavyOptimizer.Grains.Tests;
 
 /// <summary>
-/// Two silos sharing grain state and reminders in SQLite (the real ADO.NET providers and the project's schema): the silo
-/// running a job is killed mid-job; nobody asks after the job (only its day's registry is watched), yet its watchdog
-/// reminder brings it back on the other silo, where it completes and is recorded completed exactly once.
+/// Two silos sharing the cluster store, grain state and reminders in SQLite (the real ADO.NET providers and the
+/// project's schema): the silo running a job is killed mid-job; nobody asks after the job (only its day's index is
+/// watched), yet its lease lapses and the other silo's job slots take it, complete it and record it exactly once.
 /// </summary>
 public sealed class SiloLossTests : IAsyncLifetime
 {
@@ -47,8 +47,8 @@ public sealed class SiloLossTests : IAsyncLifetime
         var doomed = _cluster.Silos.Single(s => s.SiloAddress.ToString() == running!.Silo);
         await _cluster.KillSiloAsync(doomed);
 
-        var registry = _cluster.Client.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(running!.SubmittedAt));
-        var completed = await Until(() => registry.List(JobState.Completed), list => list.Any(s => s.JobId == "survivor"));
+        var day = DateOnly.FromDateTime(running!.SubmittedAt.UtcDateTime);
+        var completed = await Until(() => IJobIndexGrain.ListDay(_cluster.Client, day, JobState.Completed), list => list.Any(s => s.JobId == "survivor"));
 
         Assert.Single(completed, s => s.JobId == "survivor");
         var finished = (await job.GetStatus())!;
@@ -75,10 +75,10 @@ public sealed class SiloLossTests : IAsyncLifetime
         await _cluster.Client.GetGrain<IJobGrain>("persisted-replay").Submit(spec with { ReplayOf = "persisted" });
         await Until(() => original.GetStatus(), s => s?.Replays.Count == 1);
 
-        // Deactivate everything: the next calls read job and registry state back through the ADO.NET provider's JSON.
+        // Deactivate everything: the next calls read the job back from its row in the cluster store.
         await _cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         var read = (await original.GetStatus())!;
-        var listed = await _cluster.Client.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(read.SubmittedAt)).List(JobState.Failed);
+        var listed = await IJobIndexGrain.ListDay(_cluster.Client, DateOnly.FromDateTime(read.SubmittedAt.UtcDateTime), JobState.Failed);
 
         Assert.Equal((JobState.Failed, FailureCause.Input, "persisted-replay"), (read.State, read.Cause, read.Replays.Single()));
         Assert.Equal(spec with { Algorithms = "ga,sa", Parameters = "ga.population=12" }, read.Spec);
@@ -114,7 +114,8 @@ public sealed class SiloLossTests : IAsyncLifetime
             .AddAdoNetGrainStorage("hopt", o => (o.Invariant, o.ConnectionString) = (DatabaseSchema.SqliteInvariant, State))
             .UseAdoNetReminderService(o => (o.Invariant, o.ConnectionString) = (DatabaseSchema.SqliteInvariant, State))
             .Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(5))
-            .AddHeavyOptimizerGrains(o =>
+            .UseHeavyOptimizerStore(Microsoft.Data.Sqlite.SqliteFactory.Instance, State)
+            .AddHeavyOptimizerGrains(slots: s => (s.Lease, s.Poll) = (TimeSpan.FromSeconds(6), TimeSpan.FromMilliseconds(200)), backends: o =>
             {
                 o.DataDirectory = Path.Combine(Root, "data");
                 o.OutputRoot = Path.Combine(Root, "output");

@@ -489,23 +489,39 @@ internal static class ClusterCommands
         }
     }
 
-    private static Command Audit() => ClusterCommand("audit", "The migration audit log", [], async (_, client, json, ct) =>
+    private static Command Audit()
     {
-        var audit = await client.Controller.GetAudit();
-        if (json)
+        var since = new Option<string?>("--since") { Description = "Only entries at or after this time (ISO 8601, UTC unless it names a zone, e.g. 2026-12-01 or 2026-12-01T09:30Z)" };
+        var after = new Option<long?>("--after") { Description = "Only entries after this sequence number, oldest first (page on with the last one printed)" };
+        var limit = new Option<int>("--limit") { Description = "At most this many entries (1..10000): the latest ones, or the first after --after", DefaultValueFactory = _ => 50 };
+        return ClusterCommand("audit", "The migration audit log, a page at a time", [since, after, limit], async (parse, client, json, ct) =>
         {
-            Console.WriteLine(JsonSerializer.Serialize(audit, Json));
-        }
-        else
-        {
-            foreach (var a in audit)
+            var count = parse.GetValue(limit);
+            if (count is < 1 or > 10_000)
             {
-                Console.WriteLine($"#{a.Sequence} {a.At:u} {a.Who}{(a.Note is { } note ? $" [{note}]" : "")}: {a.Action} ({a.Why}) v{a.Before.Version} -> v{a.After.Version}");
+                throw new ArgumentException($"--limit {count}: 1..10000");
             }
-        }
 
-        return ExitCodes.Success;
-    });
+            DateTimeOffset? from = parse.GetValue(since) is { } text
+                ? DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at
+                : throw new ArgumentException($"--since '{text}': not a date or time (ISO 8601, e.g. 2026-12-01 or 2026-12-01T09:30Z)")
+                : null;
+            var audit = await client.Controller.GetAudit(parse.GetValue(after), from, count);
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(audit, Json));
+            }
+            else
+            {
+                foreach (var a in audit)
+                {
+                    Console.WriteLine($"#{a.Sequence} {a.At:u} {a.Who}{(a.Note is { } note ? $" [{note}]" : "")}: {a.Action} ({a.Why}) v{a.Before.Version} -> v{a.After.Version}");
+                }
+            }
+
+            return ExitCodes.Success;
+        });
+    }
 
     private static Command Change(string name, string description, Symbol[] symbols,
         Func<ParseResult, IMigrationControllerGrain, string, string, Task<AuditEntry>> change)

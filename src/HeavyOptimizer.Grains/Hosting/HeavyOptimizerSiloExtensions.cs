@@ -2,6 +2,8 @@ using HeavyOptimizer.Grains.Backends;
 using HeavyOptimizer.Grains.Jobs;
 using HeavyOptimizer.Grains.Migration;
 using HeavyOptimizer.Grains.Security;
+using HeavyOptimizer.Grains.Storage;
+using System.Data.Common;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -11,16 +13,29 @@ namespace Orleans.Hosting;
 public static class HeavyOptimizerSiloExtensions
 {
     /// <summary>
-    /// The grains' services: the clock, the data backends and the migration policy. Grain state goes to the storage provider
-    /// named <c>hopt</c> and job watchdogs to the reminder service, both of which the host configures (memory in tests,
-    /// ADO.NET in the silo host). Idempotent.
+    /// The grains' services: the clock, the data backends, the migration policy and the silo's job slots. Jobs, the
+    /// queue, the audit and outcomes go to the cluster store (<see cref="UseHeavyOptimizerStore"/>), other grain state
+    /// to the storage provider named <c>hopt</c>, job watchdogs to the reminder service, all of which the host
+    /// configures (ADO.NET in the silo host). Idempotent.
     /// </summary>
     public static ISiloBuilder AddHeavyOptimizerGrains(
-        this ISiloBuilder builder, Action<BackendHostOptions>? backends = null, Action<MigrationPolicyOptions>? policy = null)
+        this ISiloBuilder builder, Action<BackendHostOptions>? backends = null, Action<MigrationPolicyOptions>? policy = null, Action<JobSlotOptions>? slots = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.TryAddSingleton<IBackendProvider, BackendProvider>();
+        if (!builder.Services.Any(s => s.ServiceType == typeof(JobSlots)))
+        {
+            builder.Services.AddSingleton<JobSlots>();
+            builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JobSlots>());
+        }
+
+        var slotOptions = builder.Services.AddOptions<JobSlotOptions>();
+        if (slots is not null)
+        {
+            slotOptions.Configure(slots);
+        }
+
         if (!builder.Services.Any(s => s.ServiceType == typeof(GpuPlacementDirector) || s.ImplementationType == typeof(GpuPlacementDirector)))
         {
             builder.Services.AddPlacementDirector<GpuPlacementStrategy, GpuPlacementDirector>();
@@ -38,6 +53,18 @@ public static class HeavyOptimizerSiloExtensions
             backendOptions.Configure(backends);
         }
 
+        return builder;
+    }
+
+    /// <summary>
+    /// The cluster store (<see cref="ClusterStore"/>: jobs, queue, audit, outcomes) in the database at
+    /// <paramref name="connectionString"/>, reached through <paramref name="factory"/> (SQLite or PostgreSQL); the host
+    /// creates its tables first (<see cref="ClusterStore.EnsureSchemaAsync"/>).
+    /// </summary>
+    public static ISiloBuilder UseHeavyOptimizerStore(this ISiloBuilder builder, DbProviderFactory factory, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSingleton(sp => new ClusterStore(factory, connectionString, sp.GetService<TimeProvider>()));
         return builder;
     }
 

@@ -1,6 +1,5 @@
 using HeavyOptimizer.Abstractions;
-using HeavyOptimizer.Backends;
-using HeavyOptimizer.Core.Data;
+using HeavyOptimizer.Grains.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -16,70 +15,46 @@ public sealed class JobGrainState
 }
 
 /// <summary>
-/// One job: checks and accepts it (idempotently), asks the controller for a route, runs it through
-/// <see cref="JobRunner"/> off the grain's turn, records the outcome with the controller and the hour's registry.
-/// The run is owned: the grain keeps its task, every way it ends is recorded (Completed, Failed with its
-/// <see cref="FailureCause"/>, Cancelled), and deactivation waits for it to stop. A job found unfinished when its grain
-/// activates (its silo died, or handed it back at shutdown) starts again, as a new attempt on the route it already had;
-/// state writes are version-checked, so if an earlier attempt finished after all, this one stops and the outcome is
-/// recorded once. An unfinished job holds a durable reminder (the watchdog), registered before the job is
-/// acknowledged: its tick reactivates the job when nobody asks after it, and restarts the run when none is in flight.
-/// Status reads interleave with the work and show only what has been stored.
+/// One job's record: checks and accepts it (idempotently), puts it in the cluster's queue, and keeps its state as the
+/// job slots that run it report (<see cref="JobSlots"/>): <see cref="Begin"/> starts an attempt (routing the job the
+/// first time), <see cref="Report"/> carries its progress and answers whether to go on, <see cref="Finish"/> records
+/// how it ended, once, and reports the outcome to the controller before saving the job finished. The state is one row
+/// of <c>hopt_jobs</c>, version-checked, and readers see only what is stored. An unfinished job holds a durable reminder
+/// (the watchdog), registered before the job is acknowledged, whose tick puts it back in the queue should it be missing
+/// (a write that failed half-way); a job whose silo died is taken by another once its lease lapses.
 /// </summary>
 public sealed partial class JobGrain(
-    [PersistentState("job", "hopt")] IPersistentState<JobGrainState> state,
-    IBackendProvider backends,
+    [PersistentState("job", "hopt")] IPersistentState<JobGrainState> legacy,
+    ClusterStore store,
     IOptions<BackendHostOptions> options,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain, IRemindable
 {
     private const string WatchdogReminder = "watchdog";
 
-    /// <summary>How long deactivation waits for a run to stop.</summary>
-    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(10);
-
-    private CancellationTokenSource? _cancellation;
-    private Task? _run;
-    private JobStatus? _visible;
+    private JobStatus? _status;
+    private long _version;
     private JobProgress? _progress;
     private DateTimeOffset? _lastProgressAt;
-    private bool _handingBack;
     private InputRoots? _roots;
 
     private string JobId => this.GetPrimaryKeyString();
 
     private InputRoots Roots => _roots ??= new InputRoots(options.Value.AllInputRoots);
 
-    private bool RunInFlight => _run is { IsCompleted: false };
-
     /// <inheritdoc />
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _visible = state.State.Status;
-        if (_visible is { IsFinished: false })
+        if (await store.GetJobAsync(JobId, cancellationToken) is var (status, version))
         {
-            StartRun();
+            (_status, _version) = (status, version);
         }
-
-        return Task.CompletedTask;
-    }
-
-    /// <inheritdoc />
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        if (RunInFlight && _cancellation is not null)
+        else if (legacy.State.Status is { } carried)
         {
-            // Shutting down or rebalancing: stop the work and leave the job Running, so the next activation resumes it.
-            _handingBack = true;
-            await _cancellation.CancelAsync();
-            try
-            {
-                await _run!.WaitAsync(StopWait, cancellationToken);
-            }
-            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
-            {
-                LogStopSlow(JobId, StopWait.TotalSeconds);
-            }
+            // Kept by an earlier build in Orleans' storage: carried into the store once, and queued again if unfinished.
+            _version = await store.SaveJobAsync(carried, 0, cancellationToken) ?? throw new InvalidOperationException($"job {JobId} was carried over twice at once");
+            _status = carried;
+            await EnqueueIfUnfinishedAsync();
         }
     }
 
@@ -87,30 +62,27 @@ public sealed partial class JobGrain(
     public async Task<JobStatus> Submit(JobSpec spec)
     {
         var normal = await ValidateAsync(spec);
-        if (state.State.Status is { } existing)
+        if (_status is { } existing)
         {
             if (!existing.IsFinished)
             {
-                // Acknowledged before, perhaps without its watchdog or run (a write failed half-way): make sure of both.
+                // Acknowledged before, perhaps without its watchdog or its place in the queue (a write failed half-way): make sure of both.
                 await this.RegisterOrUpdateReminder(WatchdogReminder, options.Value.Watchdog, options.Value.Watchdog);
-                if (!RunInFlight)
-                {
-                    StartRun();
-                }
+                await EnqueueIfUnfinishedAsync();
             }
 
-            return existing;
+            return await GetStatus() ?? existing;
         }
 
         await this.RegisterOrUpdateReminder(WatchdogReminder, options.Value.Watchdog, options.Value.Watchdog);
         await SaveAsync(_ => new JobStatus { JobId = JobId, Spec = normal, State = JobState.Queued, SubmittedAt = time.GetUtcNow(), Owner = CallerProof.Current?.Name });
+        await EnqueueIfUnfinishedAsync();
         if (normal.ReplayOf is { } original)
         {
             await NoteReplayOnAsync(original);
         }
 
-        StartRun();
-        return state.State.Status!;
+        return await GetStatus() ?? _status!;
     }
 
     /// <inheritdoc />
@@ -119,46 +91,153 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     public async Task NoteReplay(string replayId)
     {
-        if (state.State.Status is { } status && !status.Replays.Contains(replayId))
+        if (_status is { } status && !status.Replays.Contains(replayId))
         {
             await SaveAsync(s => s with { Replays = s.Replays.Append(replayId).ToArray() });
         }
     }
 
     /// <inheritdoc />
-    public Task<JobStatus?> GetStatus() => Task.FromResult(
-        _visible is { State: JobState.Running } running && RunInFlight
-            ? running with { Progress = _progress, LastProgressAt = _lastProgressAt }
-            : _visible);
+    public async Task<JobStatus?> GetStatus() => _status switch
+    {
+        { State: JobState.Queued } queued => queued with { QueuePosition = (await store.PlaceAsync(JobId))?.Position },
+        { State: JobState.Running } running => running with { Progress = _progress, LastProgressAt = _lastProgressAt },
+        var other => other,
+    };
 
     /// <inheritdoc />
     public async Task<JobStatus?> Cancel()
     {
-        if (CallerProof.Current is { Role: Role.Submitter } caller && _visible is { } job && job.Owner != caller.Name)
+        if (CallerProof.Current is { Role: Role.Submitter } caller && _status is { } job && job.Owner != caller.Name)
         {
             throw new AccessDeniedException($"{caller} may not cancel {JobId}: it is {job.Owner ?? "nobody"}'s job (operators may cancel any)");
         }
 
-        if (_visible is { IsFinished: false } && _cancellation is not null)
+        switch (_status)
         {
-            await _cancellation.CancelAsync();
+            case { State: JobState.Queued }:
+                // Not started: out of the queue and finished at once (a slot that took it meanwhile finds it finished).
+                await SaveAsync(s => s with { State = JobState.Cancelled, Cause = FailureCause.Cancelled, FinishedAt = time.GetUtcNow() });
+                break;
+            case { State: JobState.Running, CancelRequested: false }:
+                // Its slot sees the request at its next renewal or report, stops the run and finishes the job Cancelled.
+                await SaveAsync(s => s with { CancelRequested = true });
+                await store.RequestCancelAsync(JobId);
+                break;
         }
 
-        return _visible;
+        return await GetStatus();
     }
 
     /// <inheritdoc />
-    /// <remarks>Activating the grain resumed an unfinished job; a tick restarts one whose run is gone; a finished one drops its watchdog.</remarks>
+    public async Task<JobTicket?> Begin(string silo)
+    {
+        switch (_status)
+        {
+            case null or { IsFinished: true }:
+                await store.RemoveAsync(JobId);
+                return null;
+            case { CancelRequested: true }:
+                await SaveAsync(s => s with { State = JobState.Cancelled, Cause = FailureCause.Cancelled, FinishedAt = time.GetUtcNow() });
+                return null;
+        }
+
+        var status = _status;
+        var route = status.Route;
+        if (route is null)
+        {
+            var controller = GrainFactory.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
+            if (status.Spec.BackendOverride is { } only)
+            {
+                var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterCalls.DefaultWindow);
+                route = new Route(only, null, config.Version, false, config.Phase, config.TrafficPercentParquet, false, config.GpuEnabled, config.LogBackendPerformance);
+            }
+            else
+            {
+                route = await ClusterCalls.RetryAsync(() => controller.RouteFor(JobId), ClusterCalls.DefaultWindow);
+            }
+        }
+
+        (_progress, _lastProgressAt) = (null, time.GetUtcNow());
+        await SaveAsync(s => s with { State = JobState.Running, Route = route, Attempts = s.Attempts + 1, StartedAt = time.GetUtcNow(), Silo = silo });
+        LogStarted(JobId, _status.Attempts, silo, route.Primary, route.Secondary ?? "none");
+        return new JobTicket(_status.Attempts, _status.Spec, route, _status.SubmittedAt);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> Report(int attempt, JobProgress? progress)
+    {
+        if (_status is not { State: JobState.Running, CancelRequested: false } running || running.Attempts != attempt)
+        {
+            return Task.FromResult(false);
+        }
+
+        if (progress is not null && progress != _progress)
+        {
+            (_progress, _lastProgressAt) = (progress, time.GetUtcNow());
+        }
+
+        return Task.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> Finish(int attempt, JobEnd end)
+    {
+        ArgumentNullException.ThrowIfNull(end);
+        if (_status is not { State: JobState.Running } running || running.Attempts != attempt)
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        var seconds = (now - (running.StartedAt ?? running.SubmittedAt)).TotalSeconds;
+        switch (end.State)
+        {
+            case JobState.Completed when end.Result is { } result:
+                // Recorded before the job is saved finished (the controller keeps a job's first outcome only), so a silo
+                // dying in between costs a rerun, never the outcome.
+                var report = end.Consistency;
+                await RecordAsync(new JobOutcome(JobId, result.Backend, true, result.Seconds, report?.Passed,
+                    report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, now, null, running.Route, end.BackendSeconds));
+                await SaveAsync(s => s with { State = JobState.Completed, Result = result, Consistency = report, FinishedAt = now });
+                LogCompleted(JobId, result.Backend, result.BestFitness, report?.Summary ?? "not mirrored");
+                break;
+            case JobState.Failed:
+                var cause = end.Cause ?? FailureCause.Internal;
+                var message = Core.Messages.OneLine(end.Error ?? "no reason given");
+                if (cause == FailureCause.Input)
+                {
+                    LogFailedOnInput(JobId, message);
+                }
+                else
+                {
+                    LogFailed(JobId, cause.ToString().ToLowerInvariant(), message);
+                }
+
+                await RecordAsync(new JobOutcome(JobId, running.Route?.Primary ?? "unrouted", false, seconds, null, null, now, cause, running.Route));
+                await SaveAsync(s => s with { State = JobState.Failed, Error = message, Cause = cause, FinishedAt = now });
+                break;
+            case JobState.Cancelled:
+                await SaveAsync(s => s with { State = JobState.Cancelled, Cause = FailureCause.Cancelled, FinishedAt = now });
+                break;
+            default:
+                throw new ArgumentException($"job {JobId}: an attempt ends Completed (with a result), Failed or Cancelled, not {end.State}");
+        }
+
+        return true;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>An unfinished job is put back in the queue should it be missing there; a finished one drops its watchdog.</remarks>
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (state.State.Status is null or { IsFinished: true })
+        if (_status is null or { IsFinished: true })
         {
             await DropWatchdogAsync();
         }
-        else if (!RunInFlight)
+        else
         {
-            LogRestarted(JobId);
-            StartRun();
+            await EnqueueIfUnfinishedAsync();
         }
     }
 
@@ -173,7 +252,7 @@ public sealed partial class JobGrain(
             throw new InvalidJobException("replay_of", $"job {JobId} cannot replay itself");
         }
 
-        if (state.State.Status is { } existing)
+        if (_status is { } existing)
         {
             return existing.Spec == normal
                 ? normal
@@ -196,6 +275,14 @@ public sealed partial class JobGrain(
         return normal;
     }
 
+    private async Task EnqueueIfUnfinishedAsync()
+    {
+        if (_status is { IsFinished: false } status)
+        {
+            await store.EnqueueAsync(JobId, status.Owner ?? string.Empty, status.SubmittedAt);
+        }
+    }
+
     private async Task NoteReplayOnAsync(string original)
     {
         try
@@ -216,158 +303,39 @@ public sealed partial class JobGrain(
         }
     }
 
-    /// <summary>Starts the run and keeps it: a fault that escapes it (a state write failing on its failure path) is logged, and the watchdog starts it again.</summary>
-    private void StartRun()
+    /// <summary>
+    /// Reports an outcome to the controller, riding out a silo's death; should the controller stay out of reach, the
+    /// call fails and the job stays unfinished (its slot retries, or another attempt reruns it): the controller's count
+    /// of outcomes never falls behind the jobs finished.
+    /// </summary>
+    private Task RecordAsync(JobOutcome outcome)
     {
-        _handingBack = false;
-        _cancellation = new CancellationTokenSource();
-        _lastProgressAt = time.GetUtcNow();
-        _run = SuperviseAsync(_cancellation.Token);
-    }
-
-    private async Task SuperviseAsync(CancellationToken cancellation)
-    {
-        try
-        {
-            await RunAsync(cancellation);
-        }
-        catch (Exception e)
-        {
-            LogRunFaulted(JobId, Core.Messages.OneLine(e.Message));
-        }
-    }
-
-    private async Task RunAsync(CancellationToken cancellation)
-    {
-        var jobId = JobId;
         var controller = GrainFactory.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
-        var status = state.State.Status!;
-        try
-        {
-            var route = status.Route;
-            if (route is null)
-            {
-                var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterCalls.DefaultWindow, cancellation);
-                route = status.Spec.BackendOverride is { } only
-                    ? new Route(only, null, config.Version, false, config.Phase, config.TrafficPercentParquet, false, config.GpuEnabled, config.LogBackendPerformance)
-                    : await ClusterCalls.RetryAsync(() => controller.RouteFor(jobId), ClusterCalls.DefaultWindow, cancellation);
-            }
-
-            if (!await SaveAsync(s => s with { State = JobState.Running, Route = route, Attempts = s.Attempts + 1, StartedAt = time.GetUtcNow(), Silo = RuntimeIdentity }))
-            {
-                return;
-            }
-
-            status = state.State.Status!;
-            LogStarted(jobId, route.Primary, route.Secondary ?? "none");
-            var spec = Uploads.KeyOf(status.Spec.InputPath) is null
-                ? status.Spec with { InputPath = Roots.Resolve(status.Spec.InputPath) }
-                : await Uploads.MaterializeAsync(status.Spec, GrainFactory, options.Value.DataDirectory, cancellation);
-            var grains = GrainFactory;
-            // A slow computation is not a dead silo: its timeouts are not retried, which would only add load.
-            var runner = new JobRunner(backends, options.Value, async (backend, fingerprint, gpu, ct) => Backends.BackendGrain.Unflatten(
-                await ClusterCalls.RetryAsync(grains.GetGrain<IBackendGrain>(IBackendGrain.KeyFor(backend, fingerprint, gpu)).ComputeMetrics, ClusterCalls.DefaultWindow, ct, retryTimeouts: false)));
-            var run = await Task.Run(() => runner.RunAsync(jobId, spec, route, cancellation, p =>
-            {
-                _progress = new JobProgress(p.Algorithm, p.Size, p.Evaluations, p.BestFitness, p.Fraction);
-                _lastProgressAt = time.GetUtcNow();
-            }), cancellation);
-            if (route.LogPerformance)
-            {
-                foreach (var timings in new[] { run.Primary, run.Secondary }.OfType<BackendTimings>())
-                {
-                    LogPerformance(jobId, timings.Backend, timings.Ingest, timings.Load, timings.Search, timings.Metrics, timings.Total);
-                }
-            }
-
-            // Recorded before the job is saved finished (the controller ignores a second outcome of one job), so a silo
-            // dying in between costs a rerun, never the outcome.
-            var report = run.Report;
-            await RecordAsync(controller, new JobOutcome(jobId, run.Result.Backend, true, run.Result.Seconds, report?.Passed,
-                report is { Passed: not null, SearchCompared: true } ? report.MaxFitnessDifference : null, time.GetUtcNow(), null, route, run.Primary.BackendSeconds));
-            if (await SaveAsync(s => s with { State = JobState.Completed, Result = run.Result, Consistency = report, FinishedAt = time.GetUtcNow() }))
-            {
-                LogCompleted(jobId, run.Result.Backend, run.Result.BestFitness, report?.Summary ?? "not mirrored");
-            }
-        }
-        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-        {
-            if (!_handingBack)
-            {
-                await SaveAsync(s => s with { State = JobState.Cancelled, Cause = FailureCause.Cancelled, FinishedAt = time.GetUtcNow() });
-            }
-        }
-        catch (Exception e)
-        {
-            var cause = CauseOf(e);
-            var message = Core.Messages.OneLine(e.Message);
-            if (cause == FailureCause.Input)
-            {
-                LogFailedOnInput(jobId, message);
-            }
-            else
-            {
-                LogFailed(jobId, cause.ToString().ToLowerInvariant(), message);
-            }
-
-            var current = state.State.Status!;
-            var seconds = (time.GetUtcNow() - (current.StartedAt ?? current.SubmittedAt)).TotalSeconds;
-            await RecordAsync(controller, new JobOutcome(jobId, current.Route?.Primary ?? "unrouted", false, seconds, null, null, time.GetUtcNow(), cause, current.Route));
-            await SaveAsync(s => s with { State = JobState.Failed, Error = message, Cause = cause, FinishedAt = time.GetUtcNow() });
-        }
-    }
-
-    /// <summary>Whose fault <paramref name="e"/> is: the request's input, a backend, or the cluster itself.</summary>
-    internal static FailureCause CauseOf(Exception e) => e switch
-    {
-        DatasetException or InvalidJobException => FailureCause.Input,
-        BackendException => FailureCause.Backend,
-        _ => FailureCause.Internal,
-    };
-
-    /// <summary>Reports an outcome to the controller; a controller out of reach costs the statistic, not the job.</summary>
-    private async Task RecordAsync(IMigrationControllerGrain controller, JobOutcome outcome)
-    {
-        try
-        {
-            await ClusterCalls.RetryAsync(() => controller.Record(outcome), ClusterCalls.DefaultWindow);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogOutcomeLost(outcome.JobId, e.Message);
-        }
+        return ClusterCalls.RetryAsync(() => controller.Record(outcome), ClusterCalls.DefaultWindow);
     }
 
     /// <summary>
-    /// Writes the job changed by <paramref name="update"/> (applied to the job as stored, so concurrent notes are kept);
-    /// readers see it only once stored. False when another attempt changed it first (its version moved on), which then stands.
+    /// Writes the job changed by <paramref name="update"/> to its row, at the version this activation read; readers see
+    /// it only once stored. A finished job leaves the queue and drops its watchdog. When another writer moved the row
+    /// on (two activations for a moment), this one reloads and the call fails, to be retried on the stored job.
     /// </summary>
-    private async Task<bool> SaveAsync(Func<JobStatus, JobStatus> update)
+    private async Task SaveAsync(Func<JobStatus, JobStatus> update)
     {
-        var previous = state.State.Status;
-        var status = update(previous!);
-        state.State.Status = status;
-        try
+        var status = update(_status!);
+        if (await store.SaveJobAsync(status, _version) is not { } version)
         {
-            await state.WriteStateAsync();
-        }
-        catch (Orleans.Storage.InconsistentStateException)
-        {
-            await state.ReadStateAsync();
-            _visible = state.State.Status;
-            return false;
-        }
-        catch
-        {
-            state.State.Status = previous;
-            throw;
+            if (await store.GetJobAsync(JobId) is var (stored, storedVersion))
+            {
+                (_status, _version) = (stored, storedVersion);
+            }
+
+            throw new InvalidOperationException($"job {JobId} was changed by another activation meanwhile; retry");
         }
 
-        _visible = status;
-        var registry = GrainFactory.GetGrain<IJobRegistryGrain>(IJobRegistryGrain.KeyFor(status.SubmittedAt));
-        await ClusterCalls.RetryAsync(() => registry.Upsert(status), ClusterCalls.DefaultWindow);
+        (_status, _version) = (status, version);
         if (status.IsFinished)
         {
+            await store.RemoveAsync(JobId);
             try
             {
                 await DropWatchdogAsync();
@@ -378,56 +346,23 @@ public sealed partial class JobGrain(
                 LogWatchdogKept(status.JobId, e.Message);
             }
         }
-
-        return true;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Processing job {JobId} on backend {Primary} (secondary {Secondary})")]
-    private partial void LogStarted(string jobId, string primary, string secondary);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Processing job {JobId} on backend {Primary} (secondary {Secondary}), attempt {Attempt} on {Silo}")]
+    private partial void LogStarted(string jobId, int attempt, string silo, string primary, string secondary);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Completed job {JobId} on backend {Backend}: best fitness {Fitness}, consistency {Consistency}")]
     private partial void LogCompleted(string jobId, string backend, double fitness, string consistency);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Backend performance of job {JobId} on {Backend}: ingest {Ingest:F3} s, load {Load:F3} s, search {Search:F3} s, metrics {Metrics:F3} s, total {Total:F3} s")]
-    private partial void LogPerformance(string jobId, string backend, double ingest, double load, double search, double metrics, double total);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} finished but its watchdog reminder stays until its next tick: {Reason}")]
     private partial void LogWatchdogKept(string jobId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its outcome could not reach the migration controller: {Reason}")]
-    private partial void LogOutcomeLost(string jobId, string reason);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} replays {Original}, which could not be told so: {Reason}")]
     private partial void LogReplayNotNoted(string jobId, string original, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} had no run in flight: the watchdog started it again")]
-    private partial void LogRestarted(string jobId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: its run did not stop within {Seconds} s of deactivation")]
-    private partial void LogStopSlow(string jobId, double seconds);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId}: its run ended without recording an end ({Reason}); the watchdog will start it again")]
-    private partial void LogRunFaulted(string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} failed (input): {Reason}")]
     private partial void LogFailedOnInput(string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} failed ({Cause}): {Reason}")]
     private partial void LogFailed(string jobId, string cause, string reason);
-}
-
-/// <summary>One hour's jobs by id; the queryable index replay, health and the dashboard use.</summary>
-public sealed class JobRegistryGrain([PersistentState("registry", "hopt")] IPersistentState<Dictionary<string, JobStatus>> state) : Grain, IJobRegistryGrain
-{
-    /// <inheritdoc />
-    public Task Upsert(JobStatus status)
-    {
-        ArgumentNullException.ThrowIfNull(status);
-        state.State[status.JobId] = status;
-        return state.WriteStateAsync();
-    }
-
-    /// <inheritdoc />
-    public Task<IReadOnlyList<JobStatus>> List(JobState? jobState) =>
-        Task.FromResult<IReadOnlyList<JobStatus>>(state.State.Values.Where(s => jobState is null || s.State == jobState).OrderBy(s => s.SubmittedAt).ToList());
 }

@@ -23,8 +23,9 @@ namespace HeavyOptimizer.Grains.Jobs;
 /// Computes a stored dataset's per-strategy metrics for a backend, on a GPU silo or not (in the cluster: a backend
 /// grain); null to ask the backend directly.
 /// </param>
+/// <param name="cores">The cores the job may use (its searches' threads), shared by primary and secondary; null for all.</param>
 public sealed class JobRunner(
-    IBackendProvider backends, BackendHostOptions options, Func<string, string, bool, CancellationToken, Task<SeriesMetrics[]>>? metrics = null)
+    IBackendProvider backends, BackendHostOptions options, Func<string, string, bool, CancellationToken, Task<SeriesMetrics[]>>? metrics = null, int? cores = null)
 {
     /// <summary>
     /// Runs <paramref name="spec"/> as job <paramref name="jobId"/> on <paramref name="route"/>; the primary's search
@@ -36,7 +37,7 @@ public sealed class JobRunner(
         ArgumentNullException.ThrowIfNull(route);
         var request = JobRequests.ToRequest(spec);
         // Two runs at once share the cores instead of each taking them all.
-        var threads = route.Secondary is null ? Environment.ProcessorCount : Math.Max(1, Environment.ProcessorCount / 2);
+        var threads = Math.Max(1, (cores ?? Environment.ProcessorCount) / (route.Secondary is null ? 1 : 2));
         using var secondaryCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         secondaryCancellation.CancelAfter(options.SecondaryTimeout);
         var secondary = route.Secondary is null

@@ -1,26 +1,63 @@
 using HeavyOptimizer.Abstractions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using HeavyOptimizer.Grains.Storage;
 using Orleans.Runtime;
 
 namespace HeavyOptimizer.Grains.Migration;
 
 /// <summary>
-/// The controller grain: <see cref="MigrationPolicy"/> over persistent state. A change is made to a copy of the state,
-/// which is swapped in only once it is stored, so a failed write leaves the settings in force as they were; reads
-/// interleave. Every change of the settings is logged by this silo with its words for the runbook's greps.
+/// The controller grain: <see cref="MigrationPolicy"/> over the cluster store. A change is made to a copy of the
+/// state and stored with its audit entries in one transaction (<see cref="ClusterStore.CommitControllerAsync"/>); the
+/// copy is swapped in only once stored, so a failed write leaves the settings in force as they were. An outcome that
+/// changes no setting is one insert into the outcome table (whose key refuses a job's second outcome); the window and
+/// counters are rebuilt from that table at activation. Reads interleave. Every change is logged by this silo with
+/// its words for the runbook's greps. State kept by earlier builds in Orleans' storage is carried over once.
 /// </summary>
 public sealed partial class MigrationControllerGrain(
-    [PersistentState("migration", "hopt")] IPersistentState<MigrationControllerState> state,
+    [PersistentState("migration", "hopt")] IPersistentState<MigrationControllerState> legacy,
+    ClusterStore store,
     IOptions<MigrationPolicyOptions> options,
     TimeProvider time,
     ILogger<MigrationControllerGrain> logger,
     Security.ClusterSecurity? security = null) : Grain, IMigrationControllerGrain
 {
-    private MigrationPolicy Current => new(state.State, options.Value, time);
+    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    private MigrationControllerState _state = new();
+    private long _version;
+
+    private MigrationPolicy Current => new(_state, options.Value, time);
+
+    private string Key => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
-    public Task<MigrationConfig> GetConfig() => Task.FromResult(state.State.Config);
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (await store.GetControllerAsync(Key, cancellationToken) is var (json, version))
+        {
+            (_state, _version) = (JsonSerializer.Deserialize<MigrationControllerState>(json, Json) ?? new(), version);
+        }
+        else
+        {
+            // First activation on this store: carry over what an earlier build kept in Orleans' storage (or start afresh).
+            var carried = legacy.State;
+            await store.AppendAuditAsync(Key, carried.LegacyAudit, cancellationToken);
+            _state = carried.Clone();
+            _version = await store.CommitControllerAsync(Key, Serialize(_state), 0, [], cancellation: cancellationToken) ?? 1;
+        }
+
+        _state.LastAuditSequence = await store.LastAuditSequenceAsync(Key, cancellationToken);
+        var recorded = Math.Max(_state.RecordedBefore, await store.LastOutcomeAsync(Key, cancellationToken));
+        var recent = await store.RecentOutcomesAsync(Key, _state.WindowSince, _state.WindowFromRecord, options.Value.WindowSize, cancellationToken);
+        var (clean, trouble) = await store.VersionCountsAsync(Key, _state.Config.Version, cancellationToken);
+        Current.Rebuild(recorded, recent, clean, trouble);
+    }
+
+    /// <inheritdoc />
+    public Task<MigrationConfig> GetConfig() => Task.FromResult(_state.Config);
 
     /// <inheritdoc />
     public Task<Route> RouteFor(string jobId) => Task.FromResult(Current.RouteFor(jobId));
@@ -64,17 +101,18 @@ public sealed partial class MigrationControllerGrain(
     /// <inheritdoc />
     public async Task<AuditEntry?> Record(JobOutcome outcome)
     {
+        ArgumentNullException.ThrowIfNull(outcome);
         AuditEntry? rollback = null;
-        await ChangeAsync("controller", p => rollback = p.Record(outcome), trusted: true);
+        await ChangeAsync("controller", p => rollback = p.Record(outcome), trusted: true, outcome: outcome);
         return rollback;
     }
 
     /// <inheritdoc />
-    public Task<MigrationStatus> GetStatus(int auditEntries) =>
-        Task.FromResult(Current.Status(auditEntries) with { Security = security?.Description });
+    public async Task<MigrationStatus> GetStatus(int auditEntries) =>
+        Current.Status(await store.ReadAuditAsync(Key, null, null, auditEntries)) with { Security = security?.Description, Queue = await store.SummaryAsync() };
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<AuditEntry>> GetAudit() => Task.FromResult<IReadOnlyList<AuditEntry>>(state.State.Audit.ToList());
+    public Task<IReadOnlyList<AuditEntry>> GetAudit(long? after, DateTimeOffset? since, int limit) => store.ReadAuditAsync(Key, after, since, Math.Clamp(limit, 0, 10_000));
 
     private async Task<AuditEntry> Change(string who, Func<MigrationPolicy, string, AuditEntry> change)
     {
@@ -86,13 +124,14 @@ public sealed partial class MigrationControllerGrain(
     }
 
     /// <summary>
-    /// Applies <paramref name="change"/> to a copy, stores it, swaps it in, then logs what it audited; a refusal is logged
-    /// too. <paramref name="who"/> is only for the log: the change itself names who in its audit entry.
+    /// Applies <paramref name="change"/> to a copy; stores what changed (with its audit entries, and the
+    /// <paramref name="outcome"/> that caused it) or, for an outcome that changed no setting, only the outcome; swaps
+    /// the copy in; then logs what it audited. A refusal is logged too, and a job's second outcome changes nothing.
+    /// <paramref name="who"/> is only for the log: the change itself names who in its audit entry.
     /// </summary>
-    private async Task<AuditEntry?> ChangeAsync(string who, Func<MigrationPolicy, AuditEntry?> change, string? note = null, bool trusted = false)
+    private async Task<AuditEntry?> ChangeAsync(string who, Func<MigrationPolicy, AuditEntry?> change, string? note = null, bool trusted = false, JobOutcome? outcome = null)
     {
-        var previous = state.State;
-        var next = previous.Clone();
+        var next = _state.Clone();
         AuditEntry? entry;
         try
         {
@@ -104,17 +143,23 @@ public sealed partial class MigrationControllerGrain(
             throw;
         }
 
-        state.State = next;
-        try
+        var recorded = outcome is null ? null : new RecordedOutcome(outcome, next.JobsRecorded, MigrationPolicy.IsClean(outcome), MigrationPolicy.IsTrouble(outcome));
+        if (next.StoredPartDiffers(_state))
         {
-            await state.WriteStateAsync();
+            if (await store.CommitControllerAsync(Key, Serialize(next), _version, next.NewAudit, recorded) is not { } version)
+            {
+                return null;
+            }
+
+            _version = version;
         }
-        catch
+        else if (recorded is not null && !await store.RecordOutcomeAsync(Key, recorded))
         {
-            state.State = previous;
-            throw;
+            return null;
         }
 
+        next.NewAudit.Clear();
+        _state = next;
         if (entry is not null)
         {
             if (entry.Who == "controller")
@@ -129,6 +174,8 @@ public sealed partial class MigrationControllerGrain(
 
         return entry;
     }
+
+    private static string Serialize(MigrationControllerState state) => JsonSerializer.Serialize(state, Json);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Migration change #{Sequence} {Action} by {Who} ({Why}): {Changes}. Now: {Settings}")]
     private partial void LogChange(long sequence, string action, string who, string why, string changes, string settings);

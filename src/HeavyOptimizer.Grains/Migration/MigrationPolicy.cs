@@ -9,9 +9,9 @@ namespace HeavyOptimizer.Grains.Migration;
 /// The migration controller's rules, free of Orleans so they can be tested directly: routing; every change of the
 /// settings goes through <see cref="Apply"/>, which checks the target is consistent (<see cref="PhaseMachine.Inconsistency"/>)
 /// and that the phase move is allowed (<see cref="PhaseMachine.Classify"/> plus the window's guards) and appends the
-/// audit entry; checkpoints and rollbacks; the window of job outcomes since the last phase change, and the automatic
-/// rollback triggers, which count backend failures only. The grain persists <see cref="State"/> after every call that
-/// changes it.
+/// audit entry (into <see cref="MigrationControllerState.NewAudit"/>); checkpoints and rollbacks; the window of job
+/// outcomes since the last phase change, and the automatic rollback triggers, which count backend failures only. The
+/// grain stores what a call changed, with its audit entries, in one transaction.
 /// </summary>
 public sealed partial class MigrationPolicy(MigrationControllerState state, MigrationPolicyOptions options, TimeProvider time)
 {
@@ -23,9 +23,6 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
 
     /// <summary>The name <see cref="RollbackTo"/> takes for the last-known-good settings.</summary>
     public const string LastKnownGood = "last-known-good";
-
-    /// <summary>Job ids kept to recognise a job's second outcome (a rerun after its silo died between record and save).</summary>
-    private const int RememberedJobs = 1000;
 
     /// <summary>The state the rules act on.</summary>
     public MigrationControllerState State { get; } = state;
@@ -123,13 +120,13 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
 
         if (State.Checkpoints.ContainsKey(name) && !replace)
         {
-            var taken = State.Audit.LastOrDefault(a => a.Action.StartsWith($"checkpoint {name}", StringComparison.Ordinal));
             throw new MigrationGuardException(
-                $"checkpoint '{name}' exists{(taken is null ? string.Empty : $" (#{taken.Sequence}, {taken.At:u} by {taken.Who})")}; use --replace to overwrite it (audited)");
+                $"checkpoint '{name}' exists{(State.CheckpointTaken.TryGetValue(name, out var taken) ? $" ({taken})" : string.Empty)}; use --replace to overwrite it (audited)");
         }
 
         var entry = Append(replace && State.Checkpoints.ContainsKey(name) ? $"checkpoint {name} (replaced)" : $"checkpoint {name}", who, why, State.Config, State.Config);
         State.Checkpoints[name] = State.Config;
+        State.CheckpointTaken[name] = $"#{entry.Sequence}, {entry.At:u} by {entry.Who}";
         return entry;
     }
 
@@ -154,43 +151,23 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         Apply(PhaseMachine.Enter(State.Config, MigrationPhase.HeavyDbOnly), false, "emergency rollback", who, why);
 
     /// <summary>
-    /// Counts a job's outcome: in the window when it ran under the current phase, towards last-known-good when under
-    /// the current version; then applies the automatic rollback triggers and returns the audit entry of a rollback it
-    /// made, or null. A job records its outcome before it saves itself finished, so an attempt cut short between the
-    /// two reruns and records again: the second outcome of a job is ignored.
+    /// Counts a job's outcome (the grain has made sure it is the job's first): in the window when it ran under the
+    /// current phase, towards last-known-good when under the current version; then applies the automatic rollback
+    /// triggers and returns the audit entry of a rollback it made, or null.
     /// </summary>
     public AuditEntry? Record(JobOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        if (State.RecentJobIds.Contains(outcome.JobId))
-        {
-            return null;
-        }
-
-        State.RecentJobIds.Add(outcome.JobId);
-        if (State.RecentJobIds.Count > RememberedJobs)
-        {
-            State.RecentJobIds.RemoveRange(0, State.RecentJobIds.Count - RememberedJobs);
-        }
-
         State.JobsRecorded++;
-        if (outcome.Route is { } route && route.ConfigVersion < State.WindowSince)
+        if (!InWindow(outcome))
         {
             return null;
         }
 
-        State.Window.Add(outcome);
-        if (State.Window.Count > options.WindowSize)
-        {
-            State.Window.RemoveRange(0, State.Window.Count - options.WindowSize);
-        }
-
+        Add(outcome);
         if (outcome.Route is null || outcome.Route.ConfigVersion == State.Config.Version)
         {
-            // Clean: succeeded, and when mirrored, compared and found consistent (a mirrored job nobody compared proves nothing).
-            State.TroubleThisVersion |= outcome.BackendFailure || outcome.ConsistencyPassed == false;
-            var mirrored = outcome.Route?.Secondary is not null;
-            State.CleanJobsThisVersion += outcome.Succeeded && (mirrored ? outcome.ConsistencyPassed == true : outcome.ConsistencyPassed != false) ? 1 : 0;
+            CountTowardsLastKnownGood(outcome);
             if (!State.TroubleThisVersion && State.CleanJobsThisVersion >= options.CleanJobsForLastKnownGood)
             {
                 State.LastKnownGood = State.Config;
@@ -203,8 +180,57 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
             : Apply(PhaseMachine.Enter(State.Config, MigrationPhase.HeavyDbOnly), false, "automatic rollback", "controller", trigger);
     }
 
+    /// <summary>
+    /// The figures derived from outcomes, rebuilt from the stored ones when the controller activates:
+    /// <paramref name="recent"/>, the latest outcomes routed since the window began (oldest first), and the clean
+    /// count and trouble of those routed at the current config version (<see cref="IsClean"/>, <see cref="IsTrouble"/>).
+    /// </summary>
+    public void Rebuild(long jobsRecorded, IEnumerable<JobOutcome> recent, int cleanAtVersion, bool troubleAtVersion)
+    {
+        ArgumentNullException.ThrowIfNull(recent);
+        State.JobsRecorded = jobsRecorded;
+        State.Window.Clear();
+        foreach (var outcome in recent.Where(InWindow))
+        {
+            Add(outcome);
+        }
+
+        (State.CleanJobsThisVersion, State.TroubleThisVersion) = (cleanAtVersion, troubleAtVersion);
+    }
+
+    /// <summary>Clean: succeeded, and when mirrored, compared and found consistent (a mirrored job nobody compared proves nothing).</summary>
+    public static bool IsClean(JobOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        return outcome.Succeeded && (outcome.Route?.Secondary is not null ? outcome.ConsistencyPassed == true : outcome.ConsistencyPassed != false);
+    }
+
+    /// <summary>Trouble: a backend failure or a mismatch, which keeps its config version from becoming last-known-good.</summary>
+    public static bool IsTrouble(JobOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        return outcome.BackendFailure || outcome.ConsistencyPassed == false;
+    }
+
+    private bool InWindow(JobOutcome outcome) => outcome.Route is not { } route || route.ConfigVersion >= State.WindowSince;
+
+    private void Add(JobOutcome outcome)
+    {
+        State.Window.Add(outcome);
+        if (State.Window.Count > options.WindowSize)
+        {
+            State.Window.RemoveRange(0, State.Window.Count - options.WindowSize);
+        }
+    }
+
+    private void CountTowardsLastKnownGood(JobOutcome outcome)
+    {
+        State.TroubleThisVersion |= IsTrouble(outcome);
+        State.CleanJobsThisVersion += IsClean(outcome) ? 1 : 0;
+    }
+
     /// <summary>Per-backend counts, error rates and latency percentiles over the window, the dual-write match rate, what the next phase needs.</summary>
-    public MigrationStatus Status(int auditEntries = 10)
+    public MigrationStatus Status(IReadOnlyList<AuditEntry> recentAudit)
     {
         var backends = State.Window.GroupBy(o => o.Backend).OrderBy(g => g.Key).Select(g =>
         {
@@ -217,7 +243,7 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         var compared = State.Window.Where(o => o.ConsistencyPassed is not null).ToList();
         var clean = compared.Count(o => o.ConsistencyPassed == true);
         return new MigrationStatus(State.Config, backends, compared.Count, clean, compared.Count == 0 ? null : (double)clean / compared.Count,
-            State.Audit.TakeLast(auditEntries).ToList(), State.Checkpoints.Keys.Order().ToList(), State.JobsRecorded, NextPhase(), State.WindowStartedAt);
+            recentAudit, State.Checkpoints.Keys.Order().ToList(), State.JobsRecorded, NextPhase(), State.WindowStartedAt);
     }
 
     /// <summary>
@@ -264,6 +290,7 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
             State.Window.Clear();
             State.WindowSince = after.Version;
             State.WindowStartedAt = entry.At;
+            State.WindowFromRecord = State.JobsRecorded;
         }
 
         return entry;
@@ -364,8 +391,8 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
     private AuditEntry Append(string action, string who, string why, MigrationConfig before, MigrationConfig after)
     {
         RequireReason(why);
-        var entry = new AuditEntry(State.Audit.Count + 1, time.GetUtcNow(), string.IsNullOrWhiteSpace(who) ? "unknown" : who, action, why, before, after, Note);
-        State.Audit.Add(entry);
+        var entry = new AuditEntry(++State.LastAuditSequence, time.GetUtcNow(), string.IsNullOrWhiteSpace(who) ? "unknown" : who, action, why, before, after, Note);
+        State.NewAudit.Add(entry);
         return entry;
     }
 

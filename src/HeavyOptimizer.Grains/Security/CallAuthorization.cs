@@ -55,8 +55,8 @@ public sealed partial class CallAuthorization(ClusterSecurity security, IGrainFa
 
     /// <summary>
     /// The role a method needs. Reading (status, jobs, the audit) and submitting: submitters. Changing the migration,
-    /// replaying, running a job on a chosen backend: operators. What only the cluster does to itself (outcomes, the
-    /// registry, backend compute, replay notes): silos. Any other grain (Orleans' own) from outside: operators.
+    /// replaying, running a job on a chosen backend: operators. What only the cluster does to itself (outcomes, running
+    /// jobs, backend compute, replay notes): silos. Any other grain (Orleans' own) from outside: operators.
     /// </summary>
     public static Role Required(Type grain, string method, object? firstArgument)
     {
@@ -76,18 +76,13 @@ public sealed partial class CallAuthorization(ClusterSecurity security, IGrainFa
         {
             return method switch
             {
-                nameof(IJobGrain.NoteReplay) => Role.Silo,
+                nameof(IJobGrain.NoteReplay) or nameof(IJobGrain.Begin) or nameof(IJobGrain.Report) or nameof(IJobGrain.Finish) => Role.Silo,
                 nameof(IJobGrain.Submit) or nameof(IJobGrain.Check) when firstArgument is JobSpec { ReplayOf: not null } or JobSpec { BackendOverride: not null } => Role.Operator,
                 _ => Role.Submitter,
             };
         }
 
-        if (grain == typeof(IJobRegistryGrain))
-        {
-            return method == nameof(IJobRegistryGrain.Upsert) ? Role.Silo : Role.Submitter;
-        }
-
-        return grain == typeof(IUploadGrain) ? Role.Submitter : grain == typeof(IBackendGrain) ? Role.Silo : Role.Operator;
+        return grain == typeof(IUploadGrain) || grain == typeof(IJobIndexGrain) ? Role.Submitter : grain == typeof(IBackendGrain) ? Role.Silo : Role.Operator;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Access refused: {Caller} called {What}: {Reason}")]

@@ -4,6 +4,9 @@
 -- @GrainIdExtensionString, @ServiceId, @GrainStateVersion, @PayloadBinary; a write or clear answers with
 -- NewGrainStateVersion (the stored version + 1) only when it applied, so a stale version is an inconsistency.
 -- Applied by `hopt db init`, idempotently.
+
+-- Write-ahead logging: readers do not wait for the writer (status reads while jobs are written).
+PRAGMA journal_mode = WAL;
 CREATE TABLE IF NOT EXISTS OrleansQuery
 (
     QueryKey  VARCHAR(64)   NOT NULL PRIMARY KEY,
