@@ -69,6 +69,12 @@ public static class CallerProof
         };
     }
 
+    /// <summary>
+    /// The name a proof signs for a call's target: the grain id, or for one of Orleans' system targets its type alone
+    /// (a client addresses the gateway's system target before the gateway fills in its silo).
+    /// </summary>
+    public static string TargetOf(GrainId target) => target.IsSystemTarget() ? target.Type.ToString()! : target.ToString();
+
     /// <summary>A client's proof for calling <paramref name="method"/> on <paramref name="grain"/>, signed with its identity's key.</summary>
     public static string Sign(X509Certificate2 identity, string grain, string method, DateTimeOffset at)
     {
@@ -119,6 +125,12 @@ public static class CallerProof
 
         Fresh(stamp, now);
         var (certificate, caller) = Verified.TryGetValue(der, out var known) ? known : Trust(der, authority);
+        if (now < certificate.NotBefore || now > certificate.NotAfter)
+        {
+            Verified.TryRemove(der, out _);
+            throw new AccessDeniedException($"{caller}: the certificate is not valid now (valid {certificate.NotBefore:u} to {certificate.NotAfter:u})");
+        }
+
         using var key = certificate.GetECDsaPublicKey() ?? throw new AccessDeniedException("the identity's key is not ECDSA");
         return key.VerifyData(Encoding.UTF8.GetBytes($"{grain}\n{method}\n{stamp}"), Convert.FromBase64String(signature), HashAlgorithmName.SHA256)
             ? caller

@@ -2,7 +2,8 @@ namespace HeavyOptimizer.Abstractions;
 
 /// <summary>
 /// Secrets (connection strings, URLs with passwords, private keys) come from files that only their owner can read:
-/// a file that its group or others may read is refused, naming the file and the fix.
+/// a file that its group or others may read, a symbolic link, or a file in a folder others may write is refused,
+/// naming the file and the fix.
 /// </summary>
 public static class SecretFiles
 {
@@ -17,9 +18,26 @@ public static class SecretFiles
             throw new ArgumentException($"{what} {path}: no such file");
         }
 
-        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & Shared) != 0)
+        if (new FileInfo(path).LinkTarget is not null)
+        {
+            throw new ArgumentException($"{what} {path} is a symbolic link: give the file itself (a link can be pointed elsewhere by whoever owns it)");
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        if ((File.GetUnixFileMode(path) & Shared) != 0)
         {
             throw new ArgumentException($"{what} {path} can be read by others (mode {Convert.ToString((int)File.GetUnixFileMode(path), 8)}): chmod 600 {path}");
+        }
+
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var mode = File.GetUnixFileMode(folder);
+        if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0 && (mode & UnixFileMode.StickyBit) == 0)
+        {
+            throw new ArgumentException($"{what} {path}: its folder can be changed by others (mode {Convert.ToString((int)mode, 8)}), who could swap the file: chmod go-w {folder}");
         }
     }
 

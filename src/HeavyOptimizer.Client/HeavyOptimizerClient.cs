@@ -137,7 +137,7 @@ public static class HeavyOptimizerClientExtensions
                 client.AddOutgoingGrainCallFilter(context =>
                 {
                     var method = context.InterfaceMethod;
-                    RequestContext.Set(CallerProof.ProofKey, CallerProof.Sign(identity, context.TargetId.ToString(), $"{method.DeclaringType!.FullName}.{method.Name}", DateTimeOffset.UtcNow));
+                    RequestContext.Set(CallerProof.ProofKey, CallerProof.Sign(identity, CallerProof.TargetOf(context.TargetId), $"{method.DeclaringType!.FullName}.{method.Name}", DateTimeOffset.UtcNow));
                     return context.Invoke();
                 });
             }

@@ -57,6 +57,7 @@ public static class SiloHost
         ThreadPool.SetMinThreads(Math.Max(workers, 16 + 4 * Environment.ProcessorCount), io);
 
         var security = Security(options, out var siloCertificate);
+        var tlsLog = new TlsLog();
         // A URL that cannot work fails the start, not every job later as a "backend fault".
         if ((options.HeavyDbUrl ?? Environment.GetEnvironmentVariable(Backends.HeavyDb.HeavyDbConnection.EnvironmentVariable)) is { Length: > 0 } heavydb
             && !heavydb.Equals("embedded", StringComparison.OrdinalIgnoreCase))
@@ -100,13 +101,21 @@ public static class SiloHost
             if (siloCertificate is not null)
             {
                 var authority = security.Authority!;
-                silo.UseTls(siloCertificate, tls =>
+                // Mutual on every port: the gateway takes the CA's clients and silos; the silo port, silos only (a
+                // person's certificate never reaches the silo-to-silo protocol).
+                TlsOptions Tls(bool silosOnly) => new()
                 {
-                    // Mutual: silos and clients alike must present a certificate issued by the cluster's CA.
-                    tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
-                    tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
-                    tls.RemoteCertificateValidation = (certificate, _, _) => CallerProof.IssuedBy(certificate, authority, out _) && CallerProof.RoleOf(certificate) is not null;
-                    tls.OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = CallerProof.SiloUnit;
+                    LocalCertificate = siloCertificate,
+                    RemoteCertificateMode = RemoteCertificateMode.RequireCertificate,
+                    ClientCertificateMode = RemoteCertificateMode.RequireCertificate,
+                    RemoteCertificateValidation = (certificate, _, _) => Accept(certificate, authority, silosOnly, tlsLog),
+                    OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = CallerProof.SiloUnit,
+                };
+                silo.Configure<SiloConnectionOptions>(c =>
+                {
+                    c.ConfigureSiloInboundConnection(b => b.UseServerTls(Tls(silosOnly: true)));
+                    c.ConfigureGatewayInboundConnection(b => b.UseServerTls(Tls(silosOnly: false)));
+                    c.ConfigureSiloOutboundConnection(b => b.UseClientTls(Tls(silosOnly: true)));
                 });
             }
             silo.UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
@@ -125,6 +134,7 @@ public static class SiloHost
         var app = builder.Build();
         app.MapOrleansDashboard("/dashboard");
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("HeavyOptimizer.Silo");
+        tlsLog.Logger = log;
         var roots = app.Services.GetRequiredService<IOptions<BackendHostOptions>>().Value.AllInputRoots;
         app.Lifetime.ApplicationStarted.Register(() =>
         {
@@ -133,6 +143,11 @@ public static class SiloHost
                 $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.Postgres is null ? "127.0.0.1" : options.Address,
                 options.Postgres is null ? "localhost (embedded)" : "ADO.NET on PostgreSQL", options.Postgres is null ? $"SQLite {options.StateDatabase}" : "PostgreSQL",
                 gpu ? "yes (gpu=true)" : "no (gpu=false)", options.DataDirectory, string.Join(", ", roots), DashboardUrl(options), security.Description);
+            if (security.AuthorityKeyOnSilo)
+            {
+                log.LogWarning("The CA's private key ({File}) is in the silo's certificate folder: move it off the silos (whoever reads it can issue operator certificates)", ClusterCertificates.AuthorityKeyFile);
+            }
+
             if (security.Insecure)
             {
                 log.LogWarning("Silo {Silo} runs INSECURE (--insecure): no TLS and no identities; anyone who reaches its gateway port may change the migration", $"silo-{options.SiloPort}");
@@ -140,6 +155,35 @@ public static class SiloHost
         });
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation("Silo {Silo} stopping: its running jobs are handed back and resume on a live silo", $"silo-{options.SiloPort}"));
         return app;
+    }
+
+    /// <summary>Whether a TLS peer's certificate is the CA's with a role (a silo's where <paramref name="silosOnly"/>); a refusal is logged with the subject.</summary>
+    private static bool Accept(X509Certificate? presented, X509Certificate2 authority, bool silosOnly, TlsLog log)
+    {
+        if (presented is null)
+        {
+            log.Logger?.LogWarning("TLS connection refused: the peer presented no certificate");
+            return false;
+        }
+
+        var certificate = presented as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        var role = CallerProof.RoleOf(certificate);
+        var problem = !CallerProof.IssuedBy(certificate, authority, out var why) ? why
+            : role is null ? "its OU names no role"
+            : silosOnly && role != Role.Silo ? $"a {role.Value.ToString().ToLowerInvariant()}'s certificate on the silo-to-silo port (clients connect to the gateway)"
+            : null;
+        if (problem is not null)
+        {
+            log.Logger?.LogWarning("TLS connection refused: certificate {Subject}: {Problem}", certificate.Subject, problem);
+        }
+
+        return problem is null;
+    }
+
+    /// <summary>Where TLS refusals are logged once the host is built (the TLS options are made before its logger exists).</summary>
+    private sealed class TlsLog
+    {
+        public Microsoft.Extensions.Logging.ILogger? Logger { get; set; }
     }
 
     /// <summary>
@@ -164,7 +208,12 @@ public static class SiloHost
             throw new ArgumentException($"{Path.Combine(directory, ClusterCertificates.SiloFile)} is not this CA's silo certificate: {(problem.Length > 0 ? problem : "its OU is not silo")}");
         }
 
-        return new ClusterSecurity { Authority = authority, SiloKey = CallerProof.SiloKey(siloCertificate) };
+        return new ClusterSecurity
+        {
+            Authority = authority,
+            SiloKey = CallerProof.SiloKey(siloCertificate),
+            AuthorityKeyOnSilo = File.Exists(Path.Combine(directory, ClusterCertificates.AuthorityKeyFile)),
+        };
     }
 }
 

@@ -140,6 +140,38 @@ public sealed class SecurityTests : IDisposable
         var phase = audit.Single(a => (string)a!["action"]! == "phase dual_write")!;
         Assert.Equal(("alice", "claimed: ops-lead"), ((string)phase["who"]!, (string)phase["note"]!));
         Assert.Equal(4, audit.Count(a => ((string)a!["action"]!).StartsWith("refused: MigrationController.", StringComparison.Ordinal) && (string)a["who"]! == "bob"));
+        Assert.Single(audit, a => (string)a!["action"]! == "refused: Job.Cancel" && (string)a["who"]! == "carol");
+
+        // A flood of refused calls is one audit entry a minute per caller and kind, the rest counted into the next.
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(2, Run(["traffic", "60", "--reason", "again", .. As("submitter-bob")]).ExitCode);
+        }
+
+        audit = JsonNode.Parse(Run(["audit", "--json", .. As("operator-alice")]).Out)!.AsArray();
+        Assert.Single(audit, a => (string)a!["action"]! == "refused: MigrationController.SetTraffic");
+
+        // A person's certificate is refused on the silo-to-silo port (the gateway is the clients' door), the refusal
+        // names the certificate; a submitter may reach the cluster by a gateway address alone; the CA's key beside
+        // the silo's certificate is warned about.
+        var siloPortOnly = Run("status", "--cluster", $"127.0.0.1:{silo[Array.IndexOf(silo, "--silo-port") + 1]}", "--identity", Path.Combine(certs, "submitter-bob.pfx"));
+        Assert.Equal(1, siloPortOnly.ExitCode);
+        Assert.Contains(siloLines, l => l.Contains("TLS connection refused: certificate CN=bob, OU=submitter", StringComparison.Ordinal) && l.Contains("silo-to-silo port", StringComparison.Ordinal));
+        var byGateway = Run("status", "--cluster", $"127.0.0.1:{silo[Array.IndexOf(silo, "--gateway-port") + 1]}", "--identity", Path.Combine(certs, "submitter-bob.pfx"));
+        Assert.True(byGateway.ExitCode == 0, byGateway.Error);
+        var reader = $"hopt_ro_{Guid.NewGuid():N}"[..20];
+        TestPostgres.Scalar(admin, $"CREATE ROLE {reader} LOGIN PASSWORD 'reader-pass'");
+        TestPostgres.Scalar(_database, $"GRANT SELECT ON orleansquery, orleansmembershiptable, orleansmembershipversiontable TO {reader}");
+        var readOnly = Private("reader.conn", new Npgsql.NpgsqlConnectionStringBuilder(_database) { Username = reader, Password = "reader-pass" }.ConnectionString);
+        var byMembership = Run("status", "--cluster-file", readOnly, "--identity", Path.Combine(certs, "submitter-bob.pfx"));
+        TestPostgres.Scalar(_database, $"REVOKE ALL ON orleansquery, orleansmembershiptable, orleansmembershipversiontable FROM {reader}");
+        TestPostgres.Scalar(admin, $"DROP ROLE {reader}");
+        Assert.True(byMembership.ExitCode == 0, byMembership.Error);
+        Assert.Contains(siloLines, l => l.Contains("The CA's private key (ca-key.pem) is in the silo's certificate folder", StringComparison.Ordinal));
+
+        // Names the audit uses for the cluster itself, and one name in two roles, are refused.
+        Assert.Contains("reserved", Run("certs", "init", "--out", certs, "--operator", "controller").Error, StringComparison.Ordinal);
+        Assert.Contains("already a operator name", Run("certs", "init", "--out", certs, "--submitter", "alice").Error, StringComparison.Ordinal);
         var status = JsonNode.Parse(Run(["status", "--json", .. As("operator-alice")]).Out)!;
         Assert.StartsWith("mutual TLS", (string)status["security"]!, StringComparison.Ordinal);
 

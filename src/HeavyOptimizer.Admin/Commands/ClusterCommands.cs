@@ -598,7 +598,9 @@ internal static class ClusterCommands
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    var hint = me is null ? " (if the cluster runs with TLS, give your certificate: --identity FILE or $HOPT_IDENTITY)" : " (is your certificate from this cluster's CA?)";
+                    var hint = e is Npgsql.PostgresException or Npgsql.NpgsqlException ? " (a database error: check the PostgreSQL connection string, or give a gateway host:port instead)"
+                        : me is null ? " (if the cluster runs with TLS, give your certificate: --identity FILE or $HOPT_IDENTITY)"
+                        : " (is your certificate from this cluster's CA, and the address a gateway of it?)";
                     Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().DisplayName}: {ExitCodes.OneLine(e.Message)}{hint}");
                     return ExitCodes.Failure;
                 }

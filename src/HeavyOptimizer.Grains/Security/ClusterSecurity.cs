@@ -15,6 +15,9 @@ public sealed class ClusterSecurity
     /// <summary>True when the operator chose to run a cluster without TLS and roles (<c>--insecure</c>).</summary>
     public bool Insecure { get; init; }
 
+    /// <summary>True when the CA's private key lies in the silo's certificate folder (warned at start).</summary>
+    public bool AuthorityKeyOnSilo { get; init; }
+
     /// <summary>In words, for the start-up line and <c>hopt status</c>.</summary>
     public string Description => Authority is not null
         ? $"mutual TLS, callers identified by certificates of {Authority.Subject} (roles: operator, submitter)"

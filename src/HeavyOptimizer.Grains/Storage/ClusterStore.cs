@@ -79,8 +79,13 @@ public sealed class ClusterStore(DbProviderFactory factory, string connectionStr
             FROM hopt_queue WHERE silo IS NULL OR lease_until_ms < @now)
         """;
 
-    /// <summary>Creates the tables if they are missing.</summary>
-    public Task EnsureSchemaAsync(CancellationToken cancellation = default) => ExecuteAsync(Schema, cancellation);
+    /// <summary>
+    /// Creates the tables if they are missing. On PostgreSQL, silos starting together would race on
+    /// <c>CREATE TABLE IF NOT EXISTS</c> (a duplicate key in pg_type): the statements run as one implicit transaction
+    /// behind an advisory lock, as the Orleans schema script does.
+    /// </summary>
+    public Task EnsureSchemaAsync(CancellationToken cancellation = default) =>
+        ExecuteAsync(factory.GetType().Name.StartsWith("Npgsql", StringComparison.Ordinal) ? "SELECT pg_advisory_xact_lock(4809215564);\n" + Schema : Schema, cancellation);
 
     // ---- jobs ----
 

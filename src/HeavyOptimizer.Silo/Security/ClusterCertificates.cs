@@ -42,13 +42,25 @@ public static class ClusterCertificates
             written.Add(silo);
         }
 
-        foreach (var (names, unit) in new[] { (operators, "operator"), (submitters, "submitter") })
+        var units = new[] { (Names: operators.ToList(), Unit: "operator"), (Names: submitters.ToList(), Unit: "submitter") };
+        foreach (var (names, unit) in units)
         {
             foreach (var name in names)
             {
                 if (!ValidName(name))
                 {
                     throw new ArgumentException($"'{name}': a person's name is 1..64 of A-Z a-z 0-9 . _ -");
+                }
+
+                if (Reserved.Contains(name))
+                {
+                    throw new ArgumentException($"'{name}': reserved (the audit uses it for the cluster itself); choose a person's name");
+                }
+
+                var other = units.First(u => u.Unit != unit);
+                if (other.Names.Contains(name, StringComparer.OrdinalIgnoreCase) || File.Exists(Path.Combine(directory, $"{other.Unit}-{name}.pfx")))
+                {
+                    throw new ArgumentException($"'{name}' is already a {other.Unit} name: one name, one role (the audit could not tell them apart)");
                 }
 
                 var path = Path.Combine(directory, $"{unit}-{name}.pfx");
@@ -61,8 +73,21 @@ public static class ClusterCertificates
     }
 
     /// <summary>The CA certificate at <paramref name="path"/> (public, any mode).</summary>
-    public static X509Certificate2 LoadAuthority(string path) =>
-        File.Exists(path) ? X509CertificateLoader.LoadCertificateFromFile(path) : throw new ArgumentException($"CA certificate {path}: no such file");
+    /// <summary>The CA certificate at <paramref name="path"/>: public, but only its owner may change it (whoever can replace it decides whom the silo trusts).</summary>
+    public static X509Certificate2 LoadAuthority(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"CA certificate {path}: no such file");
+        }
+
+        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            throw new ArgumentException($"CA certificate {path} can be changed by others (mode {Convert.ToString((int)File.GetUnixFileMode(path), 8)}): chmod 644 {path}");
+        }
+
+        return X509CertificateLoader.LoadCertificateFromFile(path);
+    }
 
     /// <summary>An identity (certificate and private key) from a PKCS#12 file that only its owner can read.</summary>
     public static X509Certificate2 LoadIdentity(string path)
@@ -77,6 +102,12 @@ public static class ClusterCertificates
             throw new ArgumentException($"identity {path} is not a certificate with its key (PKCS#12): {e.Message}", e);
         }
     }
+
+    /// <summary>Names the audit and the filter use for the cluster itself, which no person's certificate may carry.</summary>
+    public static readonly IReadOnlySet<string> Reserved = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "controller", "silo", "unknown", "unauthenticated", "unverified", "system",
+    };
 
     private static bool ValidName(string name) =>
         name.Length is > 0 and <= 64 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-') && name.Trim('.').Length > 0;
