@@ -30,6 +30,11 @@ internal static class ExitCodes
             error.WriteLine($"hopt: error: {OneLine(e.Message)}");
             return BadInput;
         }
+        catch (Exception e) when (Settings(e) is { } invalid)
+        {
+            error.WriteLine($"hopt: error: settings that cannot work: {string.Join("; ", invalid.Failures)}");
+            return BadInput;
+        }
         catch (Exception e) when (e is Abstractions.MigrationGuardException or Abstractions.AccessDeniedException)
         {
             error.WriteLine($"hopt: refused: {OneLine(e.Message)}");
@@ -48,6 +53,17 @@ internal static class ExitCodes
             return Failure;
         }
     }
+
+    /// <summary>The options validation a host start failed on (it may come wrapped), or null.</summary>
+    private static Microsoft.Extensions.Options.OptionsValidationException? Settings(Exception e) => e switch
+    {
+        Microsoft.Extensions.Options.OptionsValidationException v => v,
+        AggregateException a => a.InnerExceptions.Select(Settings).FirstOrDefault(v => v is not null) is { } first
+            ? new Microsoft.Extensions.Options.OptionsValidationException(first.OptionsName, first.OptionsType,
+                a.InnerExceptions.SelectMany(i => Settings(i)?.Failures ?? []))
+            : null,
+        _ => null,
+    };
 
     /// <summary>The first line of a message: every error is one line.</summary>
     public static string OneLine(string message) => Core.Messages.OneLine(message);

@@ -1,5 +1,6 @@
 using HeavyOptimizer.Admin;
 
+ServerGc.EnsureFor(args);
 var parse = Cli.Build().Parse(args);
 if (parse.Errors.Count > 0)
 {

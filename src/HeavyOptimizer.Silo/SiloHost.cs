@@ -16,6 +16,7 @@ using HeavyOptimizer.Silo.Security;
 using Orleans.Connections.Security;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Configuration;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -66,6 +67,7 @@ public static class SiloHost
         }
 
         var builder = WebApplication.CreateBuilder();
+        Settings(builder.Configuration, builder.Services);
         builder.WebHost.UseUrls($"http://{options.DashboardAddress}:{options.DashboardPort}");
         builder.Services.AddSerilog(new LoggerConfiguration()
             .Enrich.With<LevelNames>()
@@ -118,6 +120,12 @@ public static class SiloHost
                     c.ConfigureSiloOutboundConnection(b => b.UseClientTls(Tls(silosOnly: true)));
                 });
             }
+            if (Environment.GetEnvironmentVariable("POD_NAMESPACE") is { Length: > 0 })
+            {
+                // In Kubernetes: the pod's IP, name and labels name the silo and its cluster; dead pods leave membership.
+                silo.UseKubernetesHosting();
+            }
+
             silo.UseSiloMetadata(new Dictionary<string, string> { ["gpu"] = gpu ? "true" : "false" });
             silo.AddHeavyOptimizerGrains(slots: s => s.MaxConcurrentJobs = options.MaxJobs ?? s.MaxConcurrentJobs, backends: b =>
             {
@@ -133,6 +141,7 @@ public static class SiloHost
         });
         var app = builder.Build();
         app.MapOrleansDashboard("/dashboard");
+        app.MapGet("/healthz", Health.CheckAsync);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("HeavyOptimizer.Silo");
         tlsLog.Logger = log;
         var roots = app.Services.GetRequiredService<IOptions<BackendHostOptions>>().Value.AllInputRoots;
@@ -155,6 +164,31 @@ public static class SiloHost
         });
         app.Lifetime.ApplicationStopping.Register(() => log.LogInformation("Silo {Silo} stopping: its running jobs are handed back and resume on a live silo", $"silo-{options.SiloPort}"));
         return app;
+    }
+
+    /// <summary>The environment-variable prefix of the silo's settings: <c>HOPT__Slots__MaxConcurrentJobs=2</c> is <c>Slots:MaxConcurrentJobs</c>.</summary>
+    public const string SettingsPrefix = "HOPT__";
+
+    /// <summary>The variable naming a JSON settings file to read after the <c>appsettings.json</c> beside the program.</summary>
+    public const string SettingsFileVariable = "HOPT_SETTINGS";
+
+    /// <summary>
+    /// The silo's settings beyond its flags: <c>appsettings.json</c> beside the program, then the file named by
+    /// <c>HOPT_SETTINGS</c>, then <c>HOPT__</c> environment variables; sections <c>Slots</c> (<see cref="JobSlotOptions"/>)
+    /// and <c>Migration</c> (<see cref="Grains.Migration.MigrationPolicyOptions"/>). Command-line flags win over them. Every
+    /// section is validated at start: a setting that cannot work stops the silo with a message naming it.
+    /// </summary>
+    private static void Settings(ConfigurationManager configuration, IServiceCollection services)
+    {
+        configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+        if (Environment.GetEnvironmentVariable(SettingsFileVariable) is { Length: > 0 } file)
+        {
+            configuration.AddJsonFile(Path.GetFullPath(file), optional: false);
+        }
+
+        configuration.AddEnvironmentVariables(SettingsPrefix);
+        services.AddOptions<JobSlotOptions>().Bind(configuration.GetSection("Slots"));
+        services.AddOptions<Grains.Migration.MigrationPolicyOptions>().Bind(configuration.GetSection("Migration"));
     }
 
     /// <summary>Whether a TLS peer's certificate is the CA's with a role (a silo's where <paramref name="silosOnly"/>); a refusal is logged with the subject.</summary>

@@ -483,6 +483,12 @@ internal static class ClusterCommands
 
         Console.WriteLine($"  dual-write jobs compared {status.DualWriteJobs}, clean {status.CleanDualWriteJobs}, match rate {(status.MatchRate is { } rate ? rate.ToString("P1", CultureInfo.InvariantCulture) : "n/a (nothing compared yet)")}");
         Console.WriteLine($"  jobs today: {string.Join(", ", byState.Select(p => $"{p.Key.ToString().ToLowerInvariant()} {p.Value}"))}; latest run {latest ?? "-"}");
+        if (status.Queue is { } queue)
+        {
+            var oldest = queue.OldestWaiting is { } at ? $", the oldest for {(DateTimeOffset.UtcNow - at).TotalSeconds:F0} s" : string.Empty;
+            var running = queue.Running.Count == 0 ? "none" : string.Join(", ", queue.Running.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key} {p.Value}"));
+            Console.WriteLine($"  queue: {queue.Waiting} waiting{oldest}; running per silo: {running}");
+        }
         foreach (var a in status.RecentAudit)
         {
             Console.WriteLine($"  #{a.Sequence} {a.At:u} {a.Who}: {a.Action} ({a.Why})");
@@ -644,6 +650,12 @@ internal static class ClusterCommands
         }
 
         Console.WriteLine($"{status.JobId}: {status.State} (attempts {status.Attempts}) route {status.Route?.Primary ?? "-"}{(status.Route?.Secondary is { } s ? " + " + s : "")}");
+        if (status.State == JobState.Queued)
+        {
+            var waited = DateTimeOffset.UtcNow - status.SubmittedAt;
+            Console.WriteLine($"  waiting for a job slot: {(status.QueuePosition is { } place ? $"place {place} in the queue" : "about to be taken")}, waited {waited.TotalSeconds:F0} s");
+        }
+
         if (status.Result is { } r)
         {
             Console.WriteLine($"  best {r.BestAlgorithm} size {r.BestSize} fitness {r.BestFitness:F4} on {r.Backend}; run directory {r.RunDirectory}");

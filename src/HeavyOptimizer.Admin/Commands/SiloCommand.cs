@@ -25,6 +25,7 @@ internal static class SiloCommand
         var dashboardAddress = new Option<string>("--dashboard-address") { Description = "Address the dashboard listens on (default loopback; put an authenticating proxy in front to expose it)", DefaultValueFactory = _ => "127.0.0.1" };
         var address = new Option<string>("--address") { Description = "Address this silo advertises to the others in cluster mode", DefaultValueFactory = _ => "127.0.0.1" };
         var watchdog = new Option<int>("--watchdog") { Description = "Seconds between checks that bring back jobs whose silo died", DefaultValueFactory = _ => 60 };
+        var maxJobs = new Option<int?>("--max-jobs") { Description = "Jobs this silo runs at once; the rest wait in the cluster's queue (default from its cores and memory, at most 4)" };
         var inputRoots = new Option<string[]>("--input-root")
         {
             Description = "A folder jobs may read their input from, besides <data-dir>/input (repeatable); every silo of a cluster should name the same",
@@ -32,7 +33,7 @@ internal static class SiloCommand
         };
         var command = new Command("silo", "Run a silo of the cluster until stopped (Ctrl+C or SIGTERM hands running jobs back)")
         {
-            embedded, postgres, postgresFile, certs, insecure, siloPort, gatewayPort, dashboardPort, dashboardAddress, address, dataDir, gpu, heavydb, watchdog, inputRoots,
+            embedded, postgres, postgresFile, certs, insecure, siloPort, gatewayPort, dashboardPort, dashboardAddress, address, dataDir, gpu, heavydb, watchdog, maxJobs, inputRoots,
         };
         command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
@@ -60,8 +61,14 @@ internal static class SiloCommand
                 throw new ArgumentException($"--watchdog {parse.GetValue(watchdog)}: expected 1..3600 seconds");
             }
 
+            if (parse.GetValue(maxJobs) is < 1 or > 1024)
+            {
+                throw new ArgumentException($"--max-jobs {parse.GetValue(maxJobs)}: expected 1..1024 jobs at once");
+            }
+
             var options = new SiloHostOptions
             {
+                MaxJobs = parse.GetValue(maxJobs),
                 Postgres = connection,
                 CertificatesDirectory = parse.GetValue(certs),
                 Insecure = parse.GetValue(insecure),

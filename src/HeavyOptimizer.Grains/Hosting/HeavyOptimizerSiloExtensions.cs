@@ -1,4 +1,5 @@
 using HeavyOptimizer.Grains.Backends;
+using HeavyOptimizer.Grains.Hosting;
 using HeavyOptimizer.Grains.Jobs;
 using HeavyOptimizer.Grains.Migration;
 using HeavyOptimizer.Grains.Security;
@@ -6,6 +7,7 @@ using HeavyOptimizer.Grains.Storage;
 using System.Data.Common;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Orleans.Hosting;
 
@@ -30,7 +32,9 @@ public static class HeavyOptimizerSiloExtensions
             builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JobSlots>());
         }
 
-        var slotOptions = builder.Services.AddOptions<JobSlotOptions>();
+        var slotOptions = builder.Services.AddOptions<JobSlotOptions>().ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobSlotOptions>>(new ProblemsValidation<JobSlotOptions>("Slots", o => o.Problems())));
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MigrationPolicyOptions>>(new ProblemsValidation<MigrationPolicyOptions>("Migration", o => o.Problems())));
         if (slots is not null)
         {
             slotOptions.Configure(slots);
@@ -41,7 +45,7 @@ public static class HeavyOptimizerSiloExtensions
             builder.Services.AddPlacementDirector<GpuPlacementStrategy, GpuPlacementDirector>();
         }
 
-        var policyOptions = builder.Services.AddOptions<MigrationPolicyOptions>();
+        var policyOptions = builder.Services.AddOptions<MigrationPolicyOptions>().ValidateOnStart();
         if (policy is not null)
         {
             policyOptions.Configure(policy);

@@ -29,4 +29,40 @@ public sealed class MigrationPolicyOptions
 
     /// <summary>Clean jobs under one config version that make it the last-known-good; default 20.</summary>
     public int CleanJobsForLastKnownGood { get; set; } = 20;
+
+    /// <summary>A one-line message for each setting that cannot work, empty when all can.</summary>
+    public IEnumerable<string> Problems()
+    {
+        foreach (var (name, value) in new[]
+                 {
+                     (nameof(CleanDualWriteJobsForCutOver), CleanDualWriteJobsForCutOver), (nameof(CleanParquetJobsForParquetOnly), CleanParquetJobsForParquetOnly),
+                     (nameof(MinJobsForRuntime), MinJobsForRuntime), (nameof(MinJobsForErrorRate), MinJobsForErrorRate), (nameof(CleanJobsForLastKnownGood), CleanJobsForLastKnownGood),
+                 })
+        {
+            if (value < 1 || value > WindowSize)
+            {
+                yield return $"{name} {value}: 1..{nameof(WindowSize)} ({WindowSize}), or the window could never hold enough jobs";
+            }
+        }
+
+        if (WindowSize is < 1 or > 100_000)
+        {
+            yield return $"{nameof(WindowSize)} {WindowSize}: 1..100000";
+        }
+
+        if (!(MaxParquetSeconds > 0))
+        {
+            yield return $"{nameof(MaxParquetSeconds)} {MaxParquetSeconds}: more than 0";
+        }
+
+        if (!(MaxResultVariance >= 0))
+        {
+            yield return $"{nameof(MaxResultVariance)} {MaxResultVariance}: 0 or more (a relative difference)";
+        }
+
+        if (!(MaxErrorRate is >= 0 and <= 1))
+        {
+            yield return $"{nameof(MaxErrorRate)} {MaxErrorRate}: 0..1 (a fraction, 0.05 is 5 %)";
+        }
+    }
 }
