@@ -36,6 +36,57 @@ internal static class ClusterCommands
         yield return Config();
         yield return Status();
         yield return Audit();
+        yield return Load();
+    }
+
+    /// <summary>
+    /// A load generator for capacity planning and for the tests: submits --jobs jobs, at most --concurrency in flight,
+    /// follows each to its end, and prints the history's summary (acknowledged, completed, failed by cause, lost,
+    /// duplicated, latency percentiles, jobs/s). Exits 1 when a job was lost or finished twice, else 0.
+    /// </summary>
+    private static Command Load()
+    {
+        var input = new Option<string>("--input") { Description = "Strategy CSV every job reads: a path under the cluster's input roots, or a local file (uploaded once)", Required = true };
+        var jobs = new Option<int>("--jobs") { Description = "Jobs to submit (1..1000000)", Required = true };
+        var concurrency = new Option<int>("--concurrency") { Description = "Jobs in flight at once (1..10000)", DefaultValueFactory = _ => 8 };
+        var prefix = new Option<string?>("--job-prefix") { Description = "Job ids are PREFIX000000, PREFIX000001, ... (default load-<time>-); the same prefix again resubmits the same jobs (idempotent)" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds a job may take from submission before it counts as lost", DefaultValueFactory = _ => 1800 };
+        var search = new SearchOptions();
+        var command = ClusterCommand("load", "Submit many jobs, follow them all, and report lost, duplicated, failures and latency", [input, jobs, concurrency, prefix, timeout], async (parse, client, json, ct) =>
+        {
+            var (count, inFlight, limit) = (parse.GetValue(jobs), parse.GetValue(concurrency), parse.GetValue(timeout));
+            if (count is < 1 or > 1_000_000 || inFlight is < 1 or > 10_000 || limit < 1)
+            {
+                throw new ArgumentException($"--jobs {count} --concurrency {inFlight} --timeout {limit}: expected 1..1000000 jobs, 1..10000 in flight, a timeout of at least 1 s");
+            }
+
+            var first = parse.GetValue(prefix) ?? $"load-{DateTime.UtcNow:yyyyMMddHHmmss}-";
+            Grains.Jobs.JobRequests.ValidateId($"{first}{count - 1:D6}");
+            var path = LocalFile(parse.GetValue(input)!, "a CSV file");
+            var spec = search.Read(parse, path);
+            try
+            {
+                await client.CheckAsync($"{first}{0:D6}", spec, ct);
+            }
+            catch (InvalidJobException e) when (e.OutsideInputRoots)
+            {
+                spec = spec with { InputPath = await UploadAsync(client, path, ct) };
+            }
+
+            var summary = await new LoadRun(client, spec, first, count, inFlight, TimeSpan.FromSeconds(limit)).RunAsync(ct);
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(summary, Json));
+            }
+            else
+            {
+                summary.Print(Console.Out);
+            }
+
+            return summary.Lost.Count > 0 || summary.Duplicated.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;
+        });
+        search.AddTo(command);
+        return command;
     }
 
     /// <summary>
