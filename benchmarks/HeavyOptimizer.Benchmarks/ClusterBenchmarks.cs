@@ -97,9 +97,11 @@ public class ClusterBenchmarks
         Compute = "cpu",
     };
 
+    private static readonly string Store = BenchStores.Connection(Root);
+
     private sealed class Silo : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder silo) => silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().AddHeavyOptimizerGrains(o =>
+        public void Configure(ISiloBuilder silo) => silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().UseHeavyOptimizerStore(Microsoft.Data.Sqlite.SqliteFactory.Instance, Store).AddHeavyOptimizerGrains(o =>
         {
             var b = Backends();
             (o.DataDirectory, o.OutputRoot, o.HeavyDbUrl, o.Compute) = (b.DataDirectory + "-silo", b.OutputRoot, b.HeavyDbUrl, b.Compute);

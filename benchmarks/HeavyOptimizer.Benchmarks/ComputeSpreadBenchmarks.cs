@@ -60,9 +60,11 @@ public class ComputeSpreadBenchmarks
     public Task TwentyDatasetsAtOnce() =>
         Task.WhenAll(_fingerprints.Select(fp => _cluster.Client.GetGrain<IBackendGrain>(IBackendGrain.KeyFor("parquet", fp, gpu: true)).ComputeMetrics()));
 
+    private static readonly string Store = BenchStores.Connection(Root);
+
     private sealed class Silo : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder silo) => silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService()
+        public void Configure(ISiloBuilder silo) => silo.AddMemoryGrainStorage("hopt").UseInMemoryReminderService().UseHeavyOptimizerStore(Microsoft.Data.Sqlite.SqliteFactory.Instance, Store)
             .AddHeavyOptimizerGrains(o => (o.DataDirectory, o.Compute) = (Path.Combine(Root, "data"), "cpu"));
     }
 }

@@ -50,9 +50,24 @@ public interface IMigrationControllerGrain : IGrainWithStringKey
     [Alias("SetValidation")]
     Task<AuditEntry> SetValidation(bool on, bool? strict, string who, string why);
 
-    /// <summary>Takes a backend out of or back into service.</summary>
+    /// <summary>The settings, checkpoints and last-known-good settings, for a backup.</summary>
+    [Alias("Backup")]
+    Task<MigrationBackup> Backup();
+
+    /// <summary>
+    /// Restores a backup's settings, checkpoints and last-known-good in one audited step (settings ahead of today's
+    /// phase need their guard or <paramref name="force"/>); the audit log is appended to, never replaced.
+    /// </summary>
+    [Alias("Restore")]
+    Task<AuditEntry> Restore(MigrationBackup backup, bool force, string who, string why);
+
+    /// <summary>Applies the legacy runbook's rollback checkpoint (1.1..3.2) in one audited step.</summary>
+    [Alias("RollbackToPreset")]
+    Task<AuditEntry> RollbackToPreset(string id, bool force, string who, string why);
+
+    /// <summary>Takes a backend out of service for new jobs, or back in; the one backend a single-backend phase runs on only with <paramref name="force"/>.</summary>
     [Alias("SetBackendDisabled")]
-    Task<AuditEntry> SetBackendDisabled(string backend, bool disabled, string who, string why);
+    Task<AuditEntry> SetBackendDisabled(string backend, bool disabled, bool force, string who, string why);
 
     /// <summary>Saves the settings under a name; an existing name needs <paramref name="replace"/>.</summary>
     [Alias("Checkpoint")]

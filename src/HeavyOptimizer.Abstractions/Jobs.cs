@@ -347,6 +347,14 @@ public interface IJobIndexGrain : IGrainWithIntegerKey
     [Alias("List")]
     Task<IReadOnlyList<JobStatus>> List(DateTimeOffset from, DateTimeOffset to, JobState? state, int limit);
 
+    /// <summary>The cluster's members as membership sees them, and a round trip to each data backend from the silo that answers.</summary>
+    [Alias("Probe")]
+    Task<ClusterProbe> Probe();
+
+    /// <summary>Every dataset the answering silo's backends store, read back through each backend's own checks (Parquet: the SHA-256 of each file).</summary>
+    [Alias("VerifyDatasets")]
+    Task<IReadOnlyList<DatasetCheck>> VerifyDatasets();
+
     /// <summary>The jobs submitted on one UTC day, optionally in one state, in submission order.</summary>
     static Task<IReadOnlyList<JobStatus>> ListDay(IGrainFactory grains, DateOnly day, JobState? state)
     {
@@ -355,6 +363,30 @@ public interface IJobIndexGrain : IGrainWithIntegerKey
         return grains.GetGrain<IJobIndexGrain>(0).List(midnight, midnight.AddDays(1), state, int.MaxValue);
     }
 }
+
+/// <summary>A silo as membership sees it: its name and address, its status, whether it claims a GPU.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.SiloHealth")]
+public sealed record SiloHealth([property: Id(0)] string Silo, [property: Id(1)] string Status, [property: Id(2)] bool Gpu);
+
+/// <summary>One round trip to a data backend: whether it answered, how fast, and what it said.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.BackendProbe")]
+public sealed record BackendProbe([property: Id(0)] string Backend, [property: Id(1)] bool Healthy, [property: Id(2)] double Milliseconds, [property: Id(3)] string Detail);
+
+/// <summary>One stored dataset read back: whether it passed its backend's checks, and what failed.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.DatasetCheck")]
+public sealed record DatasetCheck([property: Id(0)] string Backend, [property: Id(1)] string Fingerprint, [property: Id(2)] string Source, [property: Id(3)] bool Ok, [property: Id(4)] string Detail);
+
+/// <summary>What <see cref="IJobIndexGrain.Probe"/> found, and the silo that found it.</summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.ClusterProbe")]
+public sealed record ClusterProbe([property: Id(0)] IReadOnlyList<SiloHealth> Silos, [property: Id(1)] IReadOnlyList<BackendProbe> Backends, [property: Id(2)] string AnsweredBy);
 
 /// <summary>Where a queued job stands: its place among the jobs waiting (1 = next), or the silo whose job slots run it.</summary>
 [GenerateSerializer]

@@ -200,3 +200,17 @@ public static class MigrationPhases
         throw new FormatException($"'{text}' is not heavydb_only, dual_write, cut_over or parquet_only");
     }
 }
+
+/// <summary>
+/// The migration state an operator backs up (<c>hopt backup</c>) and restores (<c>hopt restore</c>): the settings, the
+/// named checkpoints and the last-known-good settings. The backup file also carries the audit log, which a restore
+/// never replaces (it appends the restore to it).
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.MigrationBackup")]
+public sealed record MigrationBackup(
+    [property: Id(0)] MigrationConfig Config,
+    [property: Id(1)] IReadOnlyDictionary<string, MigrationConfig> Checkpoints,
+    [property: Id(2)] MigrationConfig? LastKnownGood,
+    [property: Id(3)] DateTimeOffset TakenAt);

@@ -75,6 +75,9 @@ public interface IHeavyOptimizerClient
     /// <summary>The migration controller.</summary>
     IMigrationControllerGrain Controller { get; }
 
+    /// <summary>The cluster's job index: listings, and the probe of its silos and backends (<c>hopt health</c>).</summary>
+    IJobIndexGrain Index { get; }
+
     /// <summary>Jobs submitted on one UTC day.</summary>
     Task<IReadOnlyList<JobStatus>> JobsAsync(DateOnly day, JobState? state, CancellationToken cancellation = default);
 }
@@ -164,6 +167,8 @@ public static class HeavyOptimizerClientExtensions
 internal sealed class HeavyOptimizerClient(IClusterClient cluster, HeavyOptimizerClientOptions options) : IHeavyOptimizerClient
 {
     public IMigrationControllerGrain Controller => cluster.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
+
+    public IJobIndexGrain Index => cluster.GetGrain<IJobIndexGrain>(0);
 
     public async Task<string> UploadAsync(string path, CancellationToken cancellation = default)
     {

@@ -131,7 +131,12 @@ public static class SiloHost
             {
                 b.DataDirectory = options.DataDirectory;
                 b.HeavyDbUrl = options.HeavyDbUrl;
-                b.OutputRoot = Path.Combine(options.DataDirectory, "output");
+                b.OutputRoot = options.Share is { } share ? Path.Combine(Path.GetFullPath(share), "output") : Path.Combine(options.DataDirectory, "output");
+                if (options.Share is { } served)
+                {
+                    b.InputRoots.Add(Path.Combine(Path.GetFullPath(served), "input"));
+                }
+
                 b.Watchdog = options.Watchdog;
                 foreach (var root in options.InputRoots)
                 {
@@ -139,6 +144,14 @@ public static class SiloHost
                 }
             });
         });
+        if (options.Share is { } root)
+        {
+            Share.ShareIngress.Prepare(Path.GetFullPath(root));
+            builder.Services.AddOptions<Share.ShareOptions>().Bind(builder.Configuration.GetSection("Share")).Configure(o => o.Directory = Path.GetFullPath(root)).ValidateOnStart();
+            builder.Services.AddSingleton<IValidateOptions<Share.ShareOptions>>(new Grains.Hosting.ProblemsValidation<Share.ShareOptions>("Share", o => o.Problems()));
+            builder.Services.AddHostedService<Share.ShareIngress>();
+        }
+
         var app = builder.Build();
         app.MapOrleansDashboard("/dashboard");
         app.MapGet("/healthz", Health.CheckAsync);

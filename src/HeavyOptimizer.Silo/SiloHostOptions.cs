@@ -50,6 +50,9 @@ public sealed record SiloHostOptions
     /// <summary>Jobs this silo runs at once (<c>--max-jobs</c>); null for the default from its cores and memory.</summary>
     public int? MaxJobs { get; init; }
 
+    /// <summary>The legacy file-drop share this silo serves (<c>--share</c>); its input/ is an input root and its output/ the jobs' output.</summary>
+    public string? Share { get; init; }
+
     /// <summary>The SQLite database holding grain state and reminders in embedded mode.</summary>
     public string StateDatabase => Path.Combine(DataDirectory, "cluster.db");
 }

@@ -317,11 +317,24 @@ public class MigrationPolicyTests
     public void A_disabled_backend_gets_no_jobs()
     {
         _policy.SetPhase(MigrationPhase.DualWrite, false, "ops", "dual");
-        _policy.SetBackendDisabled("parquet", true, "ops", "parquet host down");
+        _policy.SetBackendDisabled("parquet", true, false, "ops", "parquet host down");
         Assert.Equal(("heavydb", null, false), Short(_policy.RouteFor("x")));
+        Assert.Contains("no backend for any job", Assert.Throws<MigrationGuardException>(() => _policy.SetBackendDisabled("heavydb", true, true, "ops", "both")).Message, StringComparison.Ordinal);
 
-        _policy.SetBackendDisabled("parquet", false, "ops", "back");
-        _policy.SetBackendDisabled("heavydb", true, "ops", "heavydb maintenance");
+        _policy.SetBackendDisabled("parquet", false, false, "ops", "back");
+        _policy.SetBackendDisabled("heavydb", true, false, "ops", "heavydb maintenance");
+        Assert.Equal("parquet", _policy.RouteFor("x").Primary);
+    }
+
+    [Fact]
+    public void Disabling_the_backend_a_single_backend_phase_runs_on_needs_force()
+    {
+        Assert.Contains("heavydb_only runs every job on heavydb", Assert.Throws<MigrationGuardException>(() => _policy.SetBackendDisabled("heavydb", true, false, "ops", "x")).Message, StringComparison.Ordinal);
+        Assert.Equal("heavydb", _policy.RouteFor("x").Primary);
+        _policy.SetBackendDisabled("parquet", true, false, "ops", "parquet is not used in heavydb_only");
+        _policy.SetBackendDisabled("parquet", false, false, "ops", "back");
+        var forced = _policy.SetBackendDisabled("heavydb", true, true, "ops", "heavydb host replaced tonight");
+        Assert.Equal("disable heavydb (forced)", forced.Action);
         Assert.Equal("parquet", _policy.RouteFor("x").Primary);
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using HeavyOptimizer.Abstractions;
 using HeavyOptimizer.Client;
@@ -31,12 +32,76 @@ internal static class ClusterCommands
         yield return Traffic();
         yield return DualWrite();
         yield return Validation();
+        yield return Backend();
         yield return Checkpoint();
         yield return Rollback();
         yield return Config();
         yield return Status();
         yield return Audit();
         yield return Load();
+        yield return HealthCommand.Create();
+        yield return Backup();
+        yield return Restore();
+        yield return VerifyCommand.Create((client, job, ct) => client.SubmitAsync(ReplayId(job.JobId), job.Spec with { ReplayOf = job.JobId }, ct));
+    }
+
+    private const string BackupFormat = "hopt-migration-backup/1";
+
+    /// <summary>The migration state in one file: settings, checkpoints, last-known-good, and the whole audit log.</summary>
+    private static Command Backup()
+    {
+        var output = new Option<string>("--out") { Description = "The backup file to write (not replaced unless --replace)", Required = true };
+        var replace = new Option<bool>("--replace") { Description = "Replace an existing file" };
+        return ClusterCommand("backup", "Write the migration settings, checkpoints, last-known-good and audit log to one file", [output, replace], async (parse, client, json, ct) =>
+        {
+            var path = LocalFile(parse.GetValue(output)!, "a backup file");
+            if (File.Exists(path) && !parse.GetValue(replace))
+            {
+                throw new ArgumentException($"{path} exists: choose another name, or --replace");
+            }
+
+            var state = await client.Controller.Backup();
+            var audit = new List<AuditEntry>();
+            for (IReadOnlyList<AuditEntry> page; (page = await client.Controller.GetAudit(audit.LastOrDefault()?.Sequence ?? 0, null, 10_000)).Count > 0;)
+            {
+                audit.AddRange(page);
+            }
+
+            var node = new JsonObject { ["format"] = BackupFormat, ["state"] = JsonSerializer.SerializeToNode(state, Json), ["audit"] = JsonSerializer.SerializeToNode(audit, Json) };
+            var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+            await File.WriteAllTextAsync(temporary, node.ToJsonString(Json), ct);
+            File.Move(temporary, path, overwrite: true);
+            Console.WriteLine($"backup of config v{state.Config.Version} ({MigrationPhases.Name(state.Config.Phase)}), {state.Checkpoints.Count} checkpoints, " +
+                              $"{(state.LastKnownGood is null ? "no" : "a")} last-known-good, {audit.Count} audit entries -> {path}");
+            return ExitCodes.Success;
+        });
+    }
+
+    /// <summary>Restores a backup's settings, checkpoints and last-known-good in one audited step; the audit log is appended to.</summary>
+    private static Command Restore()
+    {
+        var file = new Argument<string>("file") { Description = "A file hopt backup wrote" };
+        var force = new Option<bool>("--force") { Description = "Restore settings ahead of today's phase past its guard (audited as forced)" };
+        return Change("restore", "Restore the migration settings and checkpoints from a backup (the audit log is kept and appended to)", [file, force], async (parse, c, who, why) =>
+        {
+            var path = LocalFile(parse.GetValue(file)!, "a backup file");
+            JsonNode? node;
+            try
+            {
+                node = JsonNode.Parse(await File.ReadAllTextAsync(path));
+            }
+            catch (JsonException e)
+            {
+                throw new ArgumentException($"{path}: not a backup file ({ExitCodes.OneLine(e.Message)})", e);
+            }
+
+            if ((string?)node?["format"] != BackupFormat || node["state"]?.Deserialize<MigrationBackup>(Json) is not { Config: not null } backup)
+            {
+                throw new ArgumentException($"{path}: not a backup file of this version (format {BackupFormat})");
+            }
+
+            return await c.Restore(backup, parse.GetValue(force), who, why);
+        });
     }
 
     /// <summary>
@@ -423,6 +488,20 @@ internal static class ClusterCommands
                 parse.GetValue(strict) is { } s ? OnOff(s, "--strict") : null, who, why));
     }
 
+    private static Command Backend()
+    {
+        var action = new Argument<string>("disable|enable");
+        var backend = new Argument<string>("heavydb|parquet");
+        var force = new Option<bool>("--force") { Description = "Disable the one backend heavydb_only or parquet_only runs on (its jobs go to the other; audited as forced)" };
+        return Change("backend", "Take a backend out of service for new jobs, or back in (the runbook's parquet_connector.disabled)", [action, backend, force],
+            (parse, c, who, why) => c.SetBackendDisabled(parse.GetValue(backend)!, parse.GetValue(action) switch
+            {
+                "disable" => true,
+                "enable" => false,
+                var other => throw new ArgumentException($"backend '{other}': disable or enable"),
+            }, parse.GetValue(force), who, why));
+    }
+
     private static Command Checkpoint()
     {
         var name = new Argument<string>("name");
@@ -435,16 +514,42 @@ internal static class ClusterCommands
     {
         var emergency = new Option<bool>("--emergency") { Description = "heavydb_only, dual-write off, traffic 0, in one step" };
         var to = new Option<string?>("--to") { Description = "A checkpoint name, or last-known-good" };
-        var force = new Option<bool>("--force") { Description = "With --to: allow a checkpoint ahead of today's phase past its guard (audited as forced)" };
-        return Change("rollback", "Roll the migration settings back", [emergency, to, force], (parse, c, who, why) =>
-            (parse.GetValue(emergency), parse.GetValue(to)) switch
+        var preset = new Option<string?>("--checkpoint") { Description = "The legacy runbook's rollback checkpoint: 1.1, 1.2, 1.3, 2.1, 2.2, 2.3, 3.1 or 3.2 (see --list)" };
+        var list = new Option<bool>("--list") { Description = "List the runbook checkpoints and what each sets; change nothing" };
+        var force = new Option<bool>("--force") { Description = "With --to or --checkpoint: allow settings ahead of today's phase past its guard (audited as forced)" };
+        var reason = new Option<string?>("--reason") { Description = "Why (recorded in the audit log); required unless --list" };
+        var who = WhoOption();
+        return ClusterCommand("rollback", "Roll the migration settings back: --emergency, --to NAME|last-known-good, --checkpoint 1.1..3.2", [emergency, to, preset, list, force, reason, who], async (parse, client, json, ct) =>
+        {
+            if (parse.GetValue(list))
             {
-                (true, not null) => throw new ArgumentException("--emergency and --to: choose one"),
-                (true, null) when parse.GetValue(force) => throw new ArgumentException("--force goes with --to; an emergency rollback is never refused"),
-                (true, null) => c.EmergencyRollback(who, why),
-                (false, { } name) => c.RollbackTo(name, parse.GetValue(force), who, why),
-                _ => throw new ArgumentException("rollback needs --emergency or --to NAME|last-known-good"),
-            });
+                foreach (var p in Grains.Migration.RunbookCheckpoints.All)
+                {
+                    Console.WriteLine($"{p.Id}  {p.Title}: {p.Effect}");
+                }
+
+                return ExitCodes.Success;
+            }
+
+            var why = parse.GetValue(reason) is { Length: > 0 } r ? r : throw new ArgumentException("--reason is required: why (recorded in the audit log)");
+            var (c, by) = (client.Controller, parse.GetValue(who)!);
+            var chosen = new[] { parse.GetValue(emergency), parse.GetValue(to) is not null, parse.GetValue(preset) is not null }.Count(x => x);
+            if (chosen != 1)
+            {
+                throw new ArgumentException("rollback needs one of --emergency, --to NAME|last-known-good, --checkpoint ID");
+            }
+
+            if (parse.GetValue(emergency) && parse.GetValue(force))
+            {
+                throw new ArgumentException("--force goes with --to or --checkpoint; an emergency rollback is never refused");
+            }
+
+            var entry = parse.GetValue(emergency) ? await c.EmergencyRollback(by, why)
+                : parse.GetValue(to) is { } name ? await c.RollbackTo(name, parse.GetValue(force), by, why)
+                : await c.RollbackToPreset(parse.GetValue(preset)!, parse.GetValue(force), by, why);
+            PrintEntry(entry, json);
+            return ExitCodes.Success;
+        });
     }
 
     private static Command Config()
@@ -584,28 +689,27 @@ internal static class ClusterCommands
         Func<ParseResult, IMigrationControllerGrain, string, string, Task<AuditEntry>> change)
     {
         var reason = new Option<string>("--reason") { Description = "Why (recorded in the audit log)", Required = true };
-        var who = new Option<string>("--who") { Description = "A note of who you are (the audit names your certificate's identity; without identities, this)", DefaultValueFactory = _ => Environment.UserName };
+        var who = WhoOption();
         return ClusterCommand(name, description, [.. symbols, reason, who], async (parse, client, json, ct) =>
         {
-            var entry = await change(parse, client.Controller, parse.GetValue(who)!, parse.GetValue(reason)!);
-            if (json)
-            {
-                Console.WriteLine(JsonSerializer.Serialize(entry, Json));
-            }
-            else
-            {
-                Console.WriteLine($"#{entry.Sequence} {entry.Action}: config v{entry.Before.Version} -> v{entry.After.Version}; {Grains.Migration.MigrationLog.Diff(entry.Before, entry.After)}");
-            }
-
+            PrintEntry(await change(parse, client.Controller, parse.GetValue(who)!, parse.GetValue(reason)!), json);
             return ExitCodes.Success;
         });
     }
+
+    private static Option<string> WhoOption() =>
+        new("--who") { Description = "A note of who you are (the audit names your certificate's identity; without identities, this)", DefaultValueFactory = _ => Environment.UserName };
+
+    private static void PrintEntry(AuditEntry entry, bool json) => Console.WriteLine(json
+        ? JsonSerializer.Serialize(entry, Json)
+        : $"#{entry.Sequence} {entry.Action}: config v{entry.Before.Version} -> v{entry.After.Version}; {Grains.Migration.MigrationLog.Diff(entry.Before, entry.After)}");
 
     /// <summary>
     /// A command that reaches the cluster through the client library. Ctrl+C and SIGTERM cancel what it is doing (a
     /// watch, a wait) and it exits 130 at once; nothing in the cluster is cancelled by that.
     /// </summary>
-    private static Command ClusterCommand(string name, string description, Symbol[] symbols, Func<ParseResult, IHeavyOptimizerClient, bool, CancellationToken, Task<int>> body)
+    internal static Command ClusterCommand(string name, string description, Symbol[] symbols, Func<ParseResult, IHeavyOptimizerClient, bool, CancellationToken, Task<int>> body,
+        int unreachable = ExitCodes.Failure)
     {
         var cluster = new Option<string?>("--cluster") { Description = $"Gateway host:port, or the cluster's PostgreSQL connection string (default ${HeavyOptimizerClientOptions.EnvironmentVariable}, else 127.0.0.1:30000)" };
         var clusterFile = new Option<string?>("--cluster-file") { Description = "A private file (mode 600) holding --cluster's value (a connection string with a password)" };
@@ -659,7 +763,7 @@ internal static class ClusterCommands
                         : me is null ? " (if the cluster runs with TLS, give your certificate: --identity FILE or $HOPT_IDENTITY)"
                         : " (is your certificate from this cluster's CA, and the address a gateway of it?)";
                     Console.Error.WriteLine($"hopt: cannot reach the cluster at {host.Services.GetRequiredService<HeavyOptimizerClientOptions>().DisplayName}: {ExitCodes.OneLine(e.Message)}{hint}");
-                    return ExitCodes.Failure;
+                    return unreachable;
                 }
 
                 try

@@ -26,6 +26,7 @@ internal static class SiloCommand
         var address = new Option<string>("--address") { Description = "Address this silo advertises to the others in cluster mode", DefaultValueFactory = _ => "127.0.0.1" };
         var watchdog = new Option<int>("--watchdog") { Description = "Seconds between checks that bring back jobs whose silo died", DefaultValueFactory = _ => 60 };
         var maxJobs = new Option<int?>("--max-jobs") { Description = "Jobs this silo runs at once; the rest wait in the cluster's queue (default from its cores and memory, at most 4)" };
+        var share = new Option<string?>("--share") { Description = "Serve the legacy file-drop share at DIR (jobs/queue -> processing -> completed|failed, input/, output/; several silos may serve one)" };
         var inputRoots = new Option<string[]>("--input-root")
         {
             Description = "A folder jobs may read their input from, besides <data-dir>/input (repeatable); every silo of a cluster should name the same",
@@ -33,7 +34,7 @@ internal static class SiloCommand
         };
         var command = new Command("silo", "Run a silo of the cluster until stopped (Ctrl+C or SIGTERM hands running jobs back)")
         {
-            embedded, postgres, postgresFile, certs, insecure, siloPort, gatewayPort, dashboardPort, dashboardAddress, address, dataDir, gpu, heavydb, watchdog, maxJobs, inputRoots,
+            embedded, postgres, postgresFile, certs, insecure, siloPort, gatewayPort, dashboardPort, dashboardAddress, address, dataDir, gpu, heavydb, watchdog, maxJobs, share, inputRoots,
         };
         command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
@@ -69,6 +70,7 @@ internal static class SiloCommand
             var options = new SiloHostOptions
             {
                 MaxJobs = parse.GetValue(maxJobs),
+                Share = parse.GetValue(share),
                 Postgres = connection,
                 CertificatesDirectory = parse.GetValue(certs),
                 Insecure = parse.GetValue(insecure),

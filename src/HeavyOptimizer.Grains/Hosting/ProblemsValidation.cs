@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace HeavyOptimizer.Grains.Hosting;
 
 /// <summary>Validates options by their own list of one-line problems (empty when every setting can work).</summary>
-internal sealed class ProblemsValidation<T>(string section, Func<T, IEnumerable<string>> problems) : IValidateOptions<T>
+public sealed class ProblemsValidation<T>(string section, Func<T, IEnumerable<string>> problems) : IValidateOptions<T>
     where T : class
 {
     public ValidateOptionsResult Validate(string? name, T options) =>

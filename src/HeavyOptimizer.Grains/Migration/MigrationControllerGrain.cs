@@ -83,8 +83,19 @@ public sealed partial class MigrationControllerGrain(
     public Task<AuditEntry> SetValidation(bool on, bool? strict, string who, string why) => Change(who, (p, w) => p.SetValidation(on, strict, w, why));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetBackendDisabled(string backend, bool disabled, string who, string why) =>
-        Change(who, (p, w) => p.SetBackendDisabled(backend, disabled, w, why));
+    public Task<MigrationBackup> Backup() => Task.FromResult(Current.Backup(time.GetUtcNow()));
+
+    /// <inheritdoc />
+    public Task<AuditEntry> Restore(MigrationBackup backup, bool force, string who, string why) =>
+        Change(who, (p, w) => p.Restore(backup, force, w, why));
+
+    /// <inheritdoc />
+    public Task<AuditEntry> RollbackToPreset(string id, bool force, string who, string why) =>
+        Change(who, (p, w) => p.RollbackToPreset(id, force, w, why));
+
+    /// <inheritdoc />
+    public Task<AuditEntry> SetBackendDisabled(string backend, bool disabled, bool force, string who, string why) =>
+        Change(who, (p, w) => p.SetBackendDisabled(backend, disabled, force, w, why));
 
     /// <inheritdoc />
     public Task<AuditEntry> Checkpoint(string name, bool replace, string who, string why) => Change(who, (p, w) => p.Checkpoint(name, replace, w, why));

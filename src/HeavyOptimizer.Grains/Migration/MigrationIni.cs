@@ -28,7 +28,7 @@ public static class MigrationIni
     [
         "data_backend", "migration_phase", "gpu_enabled", "enable_dual_write", "primary_backend", "secondary_backend",
         "validation_enabled", "rollback_on_validation_failure", "traffic_percentage_parquet", "enable_strict_validation",
-        "log_backend_performance",
+        "log_backend_performance", "disabled_backends",
     ];
 
     /// <summary>Writes <paramref name="config"/> in the legacy ini shape.</summary>
@@ -49,6 +49,7 @@ public static class MigrationIni
         ini.Append(CultureInfo.InvariantCulture, $"traffic_percentage_parquet = {config.TrafficPercentParquet}\n");
         ini.Append(CultureInfo.InvariantCulture, $"enable_strict_validation = {Bool(config.StrictValidation)}\n");
         ini.Append(CultureInfo.InvariantCulture, $"log_backend_performance = {Bool(config.LogBackendPerformance)}\n");
+        ini.Append(CultureInfo.InvariantCulture, $"disabled_backends = {(config.DisabledBackends.Count == 0 ? "none" : string.Join(",", config.DisabledBackends))}\n");
         return ini.ToString();
     }
 
@@ -84,6 +85,7 @@ public static class MigrationIni
                 "traffic_percentage_parquet" => config with { TrafficPercentParquet = Percent(Value(key), Where(key)) },
                 "enable_strict_validation" => config with { StrictValidation = Bool(Value(key), Where(key)) },
                 "log_backend_performance" => config with { LogBackendPerformance = Bool(Value(key), Where(key)) },
+                "disabled_backends" => config with { DisabledBackends = Backends(Value(key), Where(key)) },
                 _ => config,
             };
         }
@@ -202,6 +204,11 @@ public static class MigrationIni
         var hash = line.IndexOfAny(['#', ';']);
         return hash >= 0 ? line[..hash] : line;
     }
+
+    /// <summary>A list of backends ("none", or heavydb and/or parquet, comma-separated).</summary>
+    private static string[] Backends(string value, string where) => value.Trim() is "none" or ""
+        ? []
+        : value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(b => Backend(b, where)).Distinct().Order(StringComparer.Ordinal).ToArray();
 
     private static string Bool(bool value) => value ? "true" : "false";
 

@@ -95,18 +95,34 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         Apply(State.Config with { ValidationEnabled = on, StrictValidation = strict ?? State.Config.StrictValidation }, false,
             $"validation {OnOff(on)}{(strict is { } s ? $", strict {OnOff(s)}" : string.Empty)}", who, why);
 
-    /// <summary>Takes a backend out of (or back into) service.</summary>
-    public AuditEntry SetBackendDisabled(string backend, bool disabled, string who, string why)
+    /// <summary>
+    /// Takes a backend out of (or back into) service: a disabled backend is neither primary nor secondary for new jobs.
+    /// Disabling both is refused; disabling the one backend heavydb_only or parquet_only runs on needs
+    /// <paramref name="force"/> (its jobs move to the other backend).
+    /// </summary>
+    public AuditEntry SetBackendDisabled(string backend, bool disabled, bool force, string who, string why)
     {
         if (backend is not (HeavyDb or Parquet))
         {
             throw new ArgumentException($"unknown backend '{backend}': heavydb or parquet");
         }
 
-        return Apply(State.Config with
+        var target = State.Config with
         {
             DisabledBackends = disabled ? State.Config.DisabledBackends.Append(backend).Distinct().Order().ToArray() : State.Config.DisabledBackends.Where(b => b != backend).ToArray(),
-        }, false, $"{(disabled ? "disable" : "enable")} {backend}", who, why);
+        };
+        if (target.DisabledBackends.Count == 2)
+        {
+            throw new MigrationGuardException($"disabling {backend} would leave no backend for any job: enable the other first");
+        }
+
+        var needed = State.Config.Phase switch { MigrationPhase.HeavyDbOnly => HeavyDb, MigrationPhase.ParquetOnly => Parquet, _ => null };
+        if (disabled && backend == needed && !force)
+        {
+            throw new MigrationGuardException($"{MigrationPhases.Name(State.Config.Phase)} runs every job on {backend}: disabling it sends them all to the other backend; --force to do it anyway (audited)");
+        }
+
+        return Apply(target, false, $"{(disabled ? "disable" : "enable")} {backend}{(disabled && backend == needed ? " (forced)" : string.Empty)}", who, why);
     }
 
     /// <summary>Saves the current settings under <paramref name="name"/> (audited; the settings do not change); an existing name needs <paramref name="replace"/>.</summary>
@@ -141,6 +157,32 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
             : State.Checkpoints.TryGetValue(name, out var saved) ? saved
             : throw new MigrationGuardException($"no checkpoint '{name}' (have: {string.Join(", ", State.Checkpoints.Keys.Order().DefaultIfEmpty("none"))})");
         return Apply(target with { Version = State.Config.Version }, force, $"rollback to {name}", who, why);
+    }
+
+    /// <summary>
+    /// Applies the runbook's rollback checkpoint <paramref name="id"/> (<see cref="RunbookCheckpoints"/>) in one audited
+    /// step; a preset that moves the phase forward (2.1 from heavydb_only) needs its guard or <paramref name="force"/>.
+    /// </summary>
+    public AuditEntry RollbackToPreset(string id, bool force, string who, string why)
+    {
+        var preset = RunbookCheckpoints.Find(id);
+        var target = preset.Apply(State.Config, State.LastKnownGood) with { Version = State.Config.Version };
+        return Apply(target, force, $"rollback checkpoint {preset.Id} ({preset.Effect})", who, why);
+    }
+
+    /// <summary>The state a backup holds.</summary>
+    public MigrationBackup Backup(DateTimeOffset at) => new(State.Config, new Dictionary<string, MigrationConfig>(State.Checkpoints), State.LastKnownGood, at);
+
+    /// <summary>Restores <paramref name="backup"/>: its checkpoints and last-known-good, and its settings as one audited change.</summary>
+    public AuditEntry Restore(MigrationBackup backup, bool force, string who, string why)
+    {
+        ArgumentNullException.ThrowIfNull(backup);
+        ArgumentNullException.ThrowIfNull(backup.Config);
+        var entry = Apply(backup.Config with { Version = State.Config.Version }, force,
+            $"restore backup of {backup.TakenAt:u} ({backup.Checkpoints.Count} checkpoints{(backup.LastKnownGood is null ? string.Empty : ", last-known-good")})", who, why);
+        State.Checkpoints = new Dictionary<string, MigrationConfig>(backup.Checkpoints, StringComparer.Ordinal);
+        State.LastKnownGood = backup.LastKnownGood;
+        return entry;
     }
 
     /// <summary>A call the caller's role did not allow, in the audit; the settings do not change.</summary>
