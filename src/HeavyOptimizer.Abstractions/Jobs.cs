@@ -58,6 +58,12 @@ public sealed record JobSpec
 
     /// <summary>Parameter overrides <c>alg.name=value</c>, separated by ';' (e.g. <c>ga.population=60;sa.cooling=0.9</c>).</summary>
     [Id(15)] public string? Parameters { get; init; }
+
+    /// <summary>The budget preset: null or "default" (fixed evaluations and a local-search polish), or "legacy" (SPEC section 6's settings).</summary>
+    [Id(16)] public string? Preset { get; init; }
+
+    /// <summary>A multiple of the default preset's work (0.01..100); null for 1.</summary>
+    [Id(17)] public double? Effort { get; init; }
 }
 
 /// <summary>Whose fault a failure is; only <see cref="Backend"/> failures count against a backend and may move the migration.</summary>

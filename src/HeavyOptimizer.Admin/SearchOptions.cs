@@ -42,6 +42,13 @@ internal sealed class SearchOptions
 
     public Option<long?> MaxEvaluations { get; } = new("--max-evaluations") { Description = "Evaluation budget per algorithm and size (with --time-limit, whichever ends first)" };
 
+    public Option<string?> Preset { get; } = new("--preset")
+    {
+        Description = "Budgets: default (fixed evaluations and a local-search polish: strong and reproducible) or legacy (the operators' SPEC section 6 settings)",
+    };
+
+    public Option<double?> Effort { get; } = new("--effort") { Description = "A multiple of the default preset's work, e.g. 5 for five times the evaluations (0.01..100)" };
+
     public Option<string[]> Parameters { get; } = new("--param")
     {
         Description = "Parameter override ALG.NAME=VALUE, e.g. ga.population=50 (repeatable)",
@@ -50,7 +57,7 @@ internal sealed class SearchOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Size, MinSize, MaxSize, Algorithms, Metric, Penalty, Threshold, Ulta, UltaGates, Seed, TimeLimit, MaxEvaluations, Parameters })
+        foreach (var option in new Option[] { Size, MinSize, MaxSize, Algorithms, Metric, Penalty, Threshold, Ulta, UltaGates, Seed, TimeLimit, MaxEvaluations, Preset, Effort, Parameters })
         {
             command.Options.Add(option);
         }
@@ -83,6 +90,8 @@ internal sealed class SearchOptions
             TimeLimitSeconds = parse.GetValue(TimeLimit),
             MaxEvaluations = parse.GetValue(MaxEvaluations),
             Parameters = string.Join(';', parse.GetValue(Parameters) ?? []),
+            Preset = parse.GetValue(Preset),
+            Effort = parse.GetValue(Effort),
         });
     }
 }

@@ -61,6 +61,57 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void The_default_job_is_reproducible_bit_for_bit_and_records_its_preset()
+    {
+        var input = Sample();
+        JsonNode Run(params string[] extra)
+        {
+            var outcome = Hopt.Run(["optimize", "--input", input, "-n", "12", "--seed", "5", "--output", Path.Combine(_dir, "repro"), "--json", .. extra]);
+            Assert.True(outcome.ExitCode == 0, outcome.Error);
+            var json = JsonNode.Parse(outcome.Out)!;
+            Strip(json);
+            return json;
+        }
+
+        // Everything but when it ran and how long it took: every fitness, evaluation count, portfolio and the polish.
+        static void Strip(JsonNode? node)
+        {
+            if (node is JsonObject o)
+            {
+                foreach (var key in new[] { "run_id", "started_at", "execution_seconds", "seconds", "run_directory", "files" })
+                {
+                    o.Remove(key);
+                }
+
+                foreach (var (_, child) in o.ToList())
+                {
+                    Strip(child);
+                }
+            }
+            else if (node is JsonArray a)
+            {
+                foreach (var child in a)
+                {
+                    Strip(child);
+                }
+            }
+        }
+
+        var first = Run();
+        Assert.Equal(first.ToJsonString(), Run().ToJsonString());
+        Assert.Equal(("default", 1.0), ((string)first["parameters"]!["preset"]!, (double)first["parameters"]!["effort"]!));
+        Assert.True((double)first["polish"]!["fitness"]! >= (double)first["polish"]!["fitness_before"]!);
+        Assert.Equal((double)first["polish"]!["fitness"]!, Math.Max((double)first["best"]!["fitness"]!, (double)first["polish"]!["fitness"]!));
+        var legacy = Run("--preset", "legacy");
+        Assert.Equal(("legacy", 1500L), ((string)legacy["parameters"]!["preset"]!, (long)legacy["algorithms"]![0]!["evaluations"]!));
+        Assert.Null(legacy["polish"]);
+        var more = Run("--effort", "2");
+        Assert.Equal(120_000L, (long)more["algorithms"]![0]!["evaluations"]!);
+        Assert.True((double)more["best"]!["fitness"]! >= (double)legacy["best"]!["fitness"]!);
+        Assert.Contains("effort", Hopt.Run("optimize", "--input", input, "-n", "12", "--preset", "legacy", "--effort", "2", "--output", _dir).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Same_seed_same_best_portfolio_across_processes()
     {
         var input = Sample();

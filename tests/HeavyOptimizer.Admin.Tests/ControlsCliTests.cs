@@ -70,7 +70,7 @@ public sealed class ControlsCliTests(EmbeddedSiloFixture fixture) : IClassFixtur
         Refused("heavydb_only -> parquet_only skips dual_write and cut_over", "phase", "parquet_only", "--reason", "done");
         Refused("dual-write applies only in cut_over", "dual-write", "on", "--reason", "mirror");
         Refused("traffic 150: a percentage, 0..100", "traffic", "150", "--reason", "typo");
-        Refused("--emergency and --to: choose one", "rollback", "--emergency", "--to", "x", "--reason", "both");
+        Refused("--emergency, --to and --checkpoint: choose one", "rollback", "--emergency", "--to", "x", "--reason", "both");
         var typo = Path.Combine(fixture.Outside, "typo.ini");
         File.WriteAllText(typo, "[SYSTEM]\nmigration_phase = parquet_only\n[MIGRATION]\nvalidaton_enabled = false\n");
         Refused("unknown key validaton_enabled", "config", "import", typo, "--reason", "typo");

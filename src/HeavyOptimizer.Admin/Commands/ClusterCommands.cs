@@ -536,7 +536,7 @@ internal static class ClusterCommands
             var chosen = new[] { parse.GetValue(emergency), parse.GetValue(to) is not null, parse.GetValue(preset) is not null }.Count(x => x);
             if (chosen != 1)
             {
-                throw new ArgumentException("rollback needs one of --emergency, --to NAME|last-known-good, --checkpoint ID");
+                throw new ArgumentException(chosen == 0 ? "rollback needs --emergency, --to NAME|last-known-good or --checkpoint ID" : "--emergency, --to and --checkpoint: choose one");
             }
 
             if (parse.GetValue(emergency) && parse.GetValue(force))

@@ -35,8 +35,29 @@ public sealed record OptimizationRequest
     /// <summary>Wall-clock budget of the search; when set, algorithms run until it is spent instead of to their evaluation budget.</summary>
     public TimeSpan? TimeLimit { get; init; }
 
+    /// <summary>The preset the budgets come from (<see cref="SearchPresets"/>), recorded in the output.</summary>
+    public string Preset { get; init; } = SearchPresets.Legacy;
+
+    /// <summary>The multiple of the preset's work, recorded in the output.</summary>
+    public double Effort { get; init; } = 1;
+
+    /// <summary>Evaluation budgets by algorithm code (the default preset's), used where <see cref="MaxEvaluations"/> is not given.</summary>
+    public IReadOnlyDictionary<string, long>? Budgets { get; init; }
+
     /// <summary>Evaluation budget per algorithm and size, overriding the one the parameters imply.</summary>
     public long? MaxEvaluations { get; init; }
+
+    /// <summary>
+    /// Evaluations of the local-search polish of the winner (<see cref="LocalSearch"/>), on each of the worker threads
+    /// from the best portfolios found; 0 for none. With a time limit, the polish gets <see cref="PolishTimeShare"/> of it.
+    /// </summary>
+    public long PolishEvaluations { get; init; }
+
+    /// <summary>How many of the best distinct portfolios are polished, each on its own thread with its own seed (fixed, so results do not depend on the machine).</summary>
+    public int PolishStarts { get; init; } = 2;
+
+    /// <summary>The share of a time limit the polish gets (0 for none).</summary>
+    public double PolishTimeShare { get; init; }
 
     /// <summary>Worker threads; default the processor count.</summary>
     public int? Parallelism { get; init; }
@@ -77,7 +98,7 @@ public sealed record OptimizationRequest
 
         foreach (var code in Parameters.Keys)
         {
-            if (!SearchAlgorithms.All.Any(a => a.Code.Equals(code, StringComparison.OrdinalIgnoreCase)))
+            if (!code.Equals("LS", StringComparison.OrdinalIgnoreCase) && !SearchAlgorithms.All.Any(a => a.Code.Equals(code, StringComparison.OrdinalIgnoreCase)))
             {
                 throw new ArgumentException($"parameters given for unknown algorithm '{code}'");
             }

@@ -66,6 +66,9 @@ public sealed record OptimizationResult
     /// <summary>How the data backend's own per-strategy metrics compared with the engine's; null for the in-process reader.</summary>
     public BackendCheck? BackendCheck { get; init; }
 
+    /// <summary>The local-search polish of the best portfolios, when the request asked for one.</summary>
+    public PolishRun? Polish { get; init; }
+
     /// <summary>Names of the best portfolio's strategies, in ascending index (input) order.</summary>
     public IEnumerable<string> BestNames => Best.Members.Select(i => Matrix.Names[i]);
 }
@@ -76,3 +79,9 @@ public sealed record OptimizationResult
 /// <param name="MetricsSeconds">Time the backend took to compute every strategy's metrics.</param>
 /// <param name="MaxRelativeDifference">Largest relative difference over every strategy and metric (absolute near zero).</param>
 public sealed record BackendCheck(string Engine, double IngestSeconds, double MetricsSeconds, double MaxRelativeDifference);
+
+/// <summary>
+/// The polish: which algorithm's portfolio the best polished one started from, its fitness before and after, the
+/// portfolio, and the evaluations and seconds all polishing threads spent.
+/// </summary>
+public sealed record PolishRun(string From, double FitnessBefore, double Fitness, int[] Members, long Evaluations, double Seconds);

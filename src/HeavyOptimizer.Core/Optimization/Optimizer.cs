@@ -31,11 +31,17 @@ public static class Optimizer
         var (matrix, inversions) = request.Ulta ? UltaInversion.Apply(dataset.Matrix, request.UltaOptions) : (dataset.Matrix, []);
         var metrics = StrategyMetrics(matrix, request.PeriodsPerYear);
         var model = new FitnessModel(matrix, request.Fitness);
-        var runs = Search(model, request, progress, cancellation);
+        var searchClock = Stopwatch.StartNew();
+        var runs = Search(model, request with { TimeLimit = request.TimeLimit * (1 - request.PolishTimeShare) }, progress, cancellation);
         cancellation.ThrowIfCancellationRequested();
+        var polish = Polish(model, request, runs, request.TimeLimit - searchClock.Elapsed, progress, cancellation);
         var warnings = dataset.Warnings.Concat(runs.Where(r => !r.Succeeded).Select(r => $"{r.Algorithm} size {r.Size} failed: {r.Error}")).ToList();
         var best = Winner(runs) ?? throw new InvalidOperationException(
             "every algorithm failed: " + string.Join("; ", runs.Select(r => $"{r.Algorithm}: {r.Error}")));
+        if (polish is { } polished && polished.Fitness > best.Fitness)
+        {
+            best = best with { Fitness = polished.Fitness, Members = polished.Members };
+        }
         var breakdown = new PortfolioScorer(model).Explain(best.Members);
         return new OptimizationResult
         {
@@ -53,7 +59,51 @@ public static class Optimizer
             Warnings = warnings,
             StartedAt = startedAt,
             Seconds = clock.Elapsed.TotalSeconds,
+            Polish = polish,
         };
+    }
+
+    /// <summary>
+    /// Iterated local search (<see cref="LocalSearch"/>) from the best distinct portfolios of the runs, one per worker
+    /// thread, each with its own seed and <see cref="OptimizationRequest.PolishEvaluations"/> (or its share of the
+    /// time limit); the best of them, or null when no polish was asked for.
+    /// </summary>
+    private static PolishRun? Polish(FitnessModel model, OptimizationRequest request, AlgorithmRun[] runs, TimeSpan? remaining, Action<SearchProgress>? progress, CancellationToken cancellation)
+    {
+        var timed = request.TimeLimit is not null && request.PolishTimeShare > 0;
+        if (!timed && request.PolishEvaluations <= 0)
+        {
+            return null;
+        }
+
+        var starts = runs.Where(r => r.Succeeded).OrderByDescending(r => r.Fitness).DistinctBy(r => string.Join(',', r.Members))
+            .Take(Math.Max(1, request.PolishStarts)).ToArray();
+        if (starts.Length == 0)
+        {
+            return null;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var slice = timed ? TimeSpan.FromTicks(Math.Max(remaining?.Ticks ?? 0, TimeSpan.TicksPerMillisecond)) : (TimeSpan?)null;
+        var polished = new (double Fitness, int[] Members, long Evaluations)[starts.Length];
+        var parameters = new AlgorithmParameters("LS", LocalSearch.Defaults, request.Parameters.GetValueOrDefault("LS"));
+        Parallel.For(0, starts.Length, new ParallelOptions { MaxDegreeOfParallelism = starts.Length }, i =>
+        {
+            var start = starts[i];
+            var context = new SearchContext("LS", model, start.Size, Rng.Derive(request.Seed, 100, (ulong)i), parameters,
+                timed ? long.MaxValue : request.PolishEvaluations, slice, cancellation, progress);
+            LocalSearch.Run(context, start.Members);
+            var members = context.BestMembers.Order().ToArray();
+            polished[i] = (new PortfolioScorer(model).Evaluate(members), members, context.Evaluations);
+        });
+        var winner = 0;
+        for (var i = 1; i < polished.Length; i++)
+        {
+            winner = polished[i].Fitness > polished[winner].Fitness ? i : winner;
+        }
+
+        return new PolishRun(starts[winner].Algorithm, starts[winner].Fitness, polished[winner].Fitness, polished[winner].Members,
+            polished.Sum(p => p.Evaluations), clock.Elapsed.TotalSeconds);
     }
 
     /// <summary>Section-2 metrics of every strategy, in input order.</summary>
@@ -111,7 +161,7 @@ public static class Optimizer
     {
         var clock = Stopwatch.StartNew();
         var parameters = request.ParametersOf(algorithm);
-        var budget = request.MaxEvaluations ?? (slice is null ? algorithm.Budget(parameters) : long.MaxValue);
+        var budget = request.MaxEvaluations ?? (slice is not null ? long.MaxValue : request.Budgets?.GetValueOrDefault(algorithm.Code) is > 0 and var preset ? preset : algorithm.Budget(parameters));
         var index = SearchAlgorithms.All.ToList().IndexOf(algorithm);
         var seed = Rng.Derive(request.Seed, (ulong)index, (ulong)size);
         var context = new SearchContext(algorithm.Code, model, size, seed, parameters, budget, slice, cancellation, progress);

@@ -70,6 +70,8 @@ public static class RunReport
                 ["seed"] = request.Seed,
                 ["time_limit_seconds"] = request.TimeLimit?.TotalSeconds,
                 ["max_evaluations"] = request.MaxEvaluations,
+                ["preset"] = request.Preset,
+                ["effort"] = request.Effort,
                 ["algorithms"] = new JsonObject(request.Algorithms.Select(a =>
                     KeyValuePair.Create(a.Code, (JsonNode?)ToJson(request.ParametersOf(a).All)))),
             },
@@ -82,6 +84,14 @@ public static class RunReport
                 ["seconds"] = Math.Round(r.Seconds, 4),
                 ["error"] = r.Error,
             }).ToArray()),
+            ["polish"] = result.Polish is { } polish ? new JsonObject
+            {
+                ["from"] = polish.From,
+                ["fitness_before"] = polish.FitnessBefore,
+                ["fitness"] = polish.Fitness,
+                ["evaluations"] = polish.Evaluations,
+                ["seconds"] = Math.Round(polish.Seconds, 4),
+            } : null,
             ["best"] = new JsonObject
             {
                 ["algorithm"] = result.Best.Algorithm,

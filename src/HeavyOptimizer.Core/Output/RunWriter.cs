@@ -216,12 +216,18 @@ public static class RunWriter
         Line($"  Drawdown Threshold: {r.Fitness.DrawdownThreshold}");
         Line($"  Seed: {r.Seed}");
         Line($"  Time Limit: {(r.TimeLimit is { } t ? $"{t.TotalSeconds} seconds" : "none (evaluation budgets)")}");
+        Line($"  Preset: {r.Preset} (effort {r.Effort})");
         Line($"");
         Line($"Algorithm Results:");
         foreach (var run in result.Runs)
         {
             var outcome = run.Succeeded ? $"fitness {run.Fitness,12:F6}" : $"FAILED: {run.Error}";
             Line($"  {run.Algorithm,-4} size {run.Size,3}  {outcome}  evaluations {run.Evaluations,10}  seconds {run.Seconds,8:F3}");
+        }
+
+        if (result.Polish is { } polish)
+        {
+            Line($"  polish (local search from {polish.From}) fitness {polish.FitnessBefore:F6} -> {polish.Fitness:F6}  evaluations {polish.Evaluations,10}  seconds {polish.Seconds,8:F3}");
         }
 
         Line($"");

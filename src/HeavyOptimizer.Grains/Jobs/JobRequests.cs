@@ -82,6 +82,8 @@ public static partial class JobRequests
             Algorithms = request.Algorithms.Count == SearchAlgorithms.All.Count ? null : string.Join(",", request.Algorithms.Select(a => a.Code.ToLowerInvariant())),
             Metric = spec.Metric is null ? null : request.Fitness.Metric.Name(),
             Parameters = FormatParameters(request.Parameters),
+            Preset = request.Preset == SearchPresets.Default ? null : request.Preset,
+            Effort = request.Effort == 1 ? null : request.Effort,
         };
     }
 
@@ -137,6 +139,7 @@ public static partial class JobRequests
                 TimeLimit = spec.TimeLimitSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
                 Parameters = ParseParameters(spec.Parameters),
             };
+            request = SearchPresets.Apply(request, spec.Preset, spec.Effort ?? 1);
             request.Validate();
             return request;
         }

@@ -1,5 +1,6 @@
 using HeavyOptimizer.Core.Algorithms;
 using HeavyOptimizer.Core.Data;
+using HeavyOptimizer.Core.Fitness;
 using HeavyOptimizer.Core.Optimization;
 using HeavyOptimizer.Core.Tests.Support;
 
@@ -23,6 +24,25 @@ public class AlgorithmTests
             MaxEvaluations = evaluations,
             Parallelism = threads,
         }).Best;
+
+    [Fact]
+    public void The_polish_keeps_the_best_so_more_budget_is_never_worse_and_it_never_loses_the_winner()
+    {
+        OptimizationResult Polished(long evaluations) => Optimizer.Run(Random, new OptimizationRequest
+        {
+            MinSize = 10, MaxSize = 10, Algorithms = SearchAlgorithms.Parse("rs"), Seed = 9, MaxEvaluations = 200, PolishEvaluations = evaluations,
+        });
+
+        var small = Polished(2_000);
+        var large = Polished(200_000);
+        Assert.Equal(small.Polish!.FitnessBefore, large.Polish!.FitnessBefore);
+        Assert.True(small.Polish.Fitness >= small.Polish.FitnessBefore);
+        Assert.True(large.Polish.Fitness >= small.Polish.Fitness, $"{large.Polish.Fitness} < {small.Polish.Fitness}");
+        Assert.True(large.Polish.Fitness > large.Polish.FitnessBefore, "the local search improved nothing on random data");
+        Assert.Equal(large.Polish.Fitness, large.Best.Fitness);
+        Assert.Equal(10, large.Best.Members.Distinct().Count());
+        Assert.Equal(large.Best.Fitness, new PortfolioScorer(new FitnessModel(Random.Matrix, FitnessOptions.Default)).Evaluate(large.Best.Members));
+    }
 
     [Theory]
     [MemberData(nameof(Codes))]
