@@ -249,14 +249,27 @@ public sealed class HeavyDbStandInTests : IAsyncLifetime
     [InlineData("http")]
     public async Task A_call_is_bounded_by_the_urls_timeout_and_the_next_call_reconnects(string protocol)
     {
-        await using var backend = await Open(protocol, "&timeout=1");
-        _server.QueryDelay = TimeSpan.FromSeconds(3);
+        // Opening runs SQL under the same 2 s limit: on a loaded machine (CI builds while it tests) it may need a second try.
+        HeavyDbBackend? opened = null;
+        for (var attempt = 0; opened is null; attempt++)
+        {
+            try
+            {
+                opened = await Open(protocol, "&timeout=2");
+            }
+            catch (BackendException) when (attempt < 3)
+            {
+            }
+        }
+
+        await using var backend = opened;
+        _server.QueryDelay = TimeSpan.FromSeconds(6);
         var clock = Stopwatch.StartNew();
 
         var e = await Assert.ThrowsAsync<BackendException>(() => backend.ListAsync());
 
-        Assert.Contains("did not answer sql_execute within 1 s", e.Message, StringComparison.Ordinal);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2.9), $"gave up after {clock.Elapsed.TotalSeconds:F1} s");
+        Assert.Contains("did not answer sql_execute within 2 s", e.Message, StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5.5), $"gave up after {clock.Elapsed.TotalSeconds:F1} s");
         _server.QueryDelay = TimeSpan.Zero;
         Assert.Empty(await backend.ListAsync());
     }
