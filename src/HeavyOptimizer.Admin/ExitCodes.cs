@@ -35,6 +35,11 @@ internal static class ExitCodes
             error.WriteLine($"hopt: error: settings that cannot work: {string.Join("; ", invalid.Failures)}");
             return BadInput;
         }
+        catch (Exception e) when (Binding(e) is { } binding)
+        {
+            error.WriteLine($"hopt: error: settings: {OneLine(binding.Message)}");
+            return BadInput;
+        }
         catch (Exception e) when (e is Abstractions.MigrationGuardException or Abstractions.AccessDeniedException)
         {
             error.WriteLine($"hopt: refused: {OneLine(e.Message)}");
@@ -53,6 +58,15 @@ internal static class ExitCodes
             return Failure;
         }
     }
+
+    /// <summary>A settings value that does not convert, or a key the settings do not have (the configuration binder's refusals), however wrapped.</summary>
+    private static InvalidOperationException? Binding(Exception e) => e switch
+    {
+        InvalidOperationException i when i.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase) => i,
+        AggregateException a => a.InnerExceptions.Select(Binding).FirstOrDefault(b => b is not null),
+        { InnerException: { } inner } => Binding(inner),
+        _ => null,
+    };
 
     /// <summary>The options validation a host start failed on (it may come wrapped), or null.</summary>
     private static Microsoft.Extensions.Options.OptionsValidationException? Settings(Exception e) => e switch

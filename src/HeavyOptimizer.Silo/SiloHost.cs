@@ -147,7 +147,7 @@ public static class SiloHost
         if (options.Share is { } root)
         {
             Share.ShareIngress.Prepare(Path.GetFullPath(root));
-            builder.Services.AddOptions<Share.ShareOptions>().Bind(builder.Configuration.GetSection("Share")).Configure(o => o.Directory = Path.GetFullPath(root)).ValidateOnStart();
+            builder.Services.AddOptions<Share.ShareOptions>().Bind(builder.Configuration.GetSection("Share"), Strict).Configure(o => o.Directory = Path.GetFullPath(root)).ValidateOnStart();
             builder.Services.AddSingleton<IValidateOptions<Share.ShareOptions>>(new Grains.Hosting.ProblemsValidation<Share.ShareOptions>("Share", o => o.Problems()));
             builder.Services.AddHostedService<Share.ShareIngress>();
         }
@@ -200,9 +200,12 @@ public static class SiloHost
         }
 
         configuration.AddEnvironmentVariables(SettingsPrefix);
-        services.AddOptions<JobSlotOptions>().Bind(configuration.GetSection("Slots"));
-        services.AddOptions<Grains.Migration.MigrationPolicyOptions>().Bind(configuration.GetSection("Migration"));
+        services.AddOptions<JobSlotOptions>().Bind(configuration.GetSection("Slots"), Strict);
+        services.AddOptions<Grains.Migration.MigrationPolicyOptions>().Bind(configuration.GetSection("Migration"), Strict);
     }
+
+    /// <summary>A key the options do not have (a typo) is an error, not silently ignored.</summary>
+    private static void Strict(BinderOptions binder) => binder.ErrorOnUnknownConfiguration = true;
 
     /// <summary>Whether a TLS peer's certificate is the CA's with a role (a silo's where <paramref name="silosOnly"/>); a refusal is logged with the subject.</summary>
     private static bool Accept(X509Certificate? presented, X509Certificate2 authority, bool silosOnly, TlsLog log)

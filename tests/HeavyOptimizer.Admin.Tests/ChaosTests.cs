@@ -45,7 +45,7 @@ public sealed class ChaosTests : IDisposable
             StartSilo(name);
         }
 
-        await UntilActive(3);
+        SiloProcess.UntilActive(_database, 3, _silos.Values.Select(s => s.Process));
         var input = _dir.File("chaos.csv", Some.Csv(Some.RandomMatrix(120, 40, 77)));
         var lines = new ConcurrentQueue<string>();
         using var load = Hopt.Start(lines.Enqueue, "load", "--cluster", _database, "--jobs", $"{Jobs}", "--concurrency", "12", "--input", input,
@@ -62,7 +62,7 @@ public sealed class ChaosTests : IDisposable
             _silos[victim].Process.Kill(entireProcessTree: true);
             await _silos[victim].Process.WaitForExitAsync();
             StartSilo(victim);
-            await UntilActive(3);
+            SiloProcess.UntilActive(_database, 3, _silos.Values.Select(s => s.Process));
         }
 
         Assert.True(await Task.Run(() => load.WaitForExit(TimeSpan.FromMinutes(8))), "hopt load did not finish in 8 minutes");
@@ -100,17 +100,6 @@ public sealed class ChaosTests : IDisposable
     }
 
     private long Count(string sql) => Convert.ToInt64(TestPostgres.Scalar(_database!, sql), System.Globalization.CultureInfo.InvariantCulture);
-
-    private async Task UntilActive(int silos)
-    {
-        var clock = Stopwatch.StartNew();
-        while (Count("SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3") < silos)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), $"{silos} silos did not become active within 120 s");
-            Assert.All(_silos.Values, s => Assert.False(s.Process.HasExited, "a silo exited"));
-            await Task.Delay(250);
-        }
-    }
 
     private void StartSilo(string name)
     {

@@ -39,6 +39,8 @@ public sealed class OperationsTests : IDisposable
         Assert.Equal(("heavydb", 1), ((string)health["primary"]!, health["silos"]!.AsArray().Count(s => (string)s!["status"]! == "active")));
         Assert.All(health["backends"]!.AsArray(), b => Assert.True((bool)b!["healthy"]!, b.ToJsonString()));
         Assert.Equal(3, Hopt.Run("health", "--cluster", $"127.0.0.1:{SiloProcess.FreePort()}").ExitCode);
+        Assert.Equal(3, Hopt.Run("health", "--bogus").ExitCode);
+        Assert.Equal(3, Hopt.Run("health", "--cluster", "garbage::").ExitCode);
 
         // A backend out of service: refused for the one heavydb_only runs on, unless forced; Parquet may go.
         var refused = _silo.Run("backend", "disable", "heavydb", "--reason", "maintenance");
@@ -81,6 +83,16 @@ public sealed class OperationsTests : IDisposable
         Assert.True(Json("audit", "--limit", "10000").AsArray().Count >= auditBefore + 2);
         Assert.Equal(2, _silo.Run("restore", Path.Combine(_dir.Path, "nothing.json"), "--reason", "x").ExitCode);
 
+        // A backup edited by hand gets the same checks as the commands: no backend left, or a checkpoint name no command takes.
+        var edited = JsonNode.Parse(File.ReadAllText(backup))!;
+        edited["state"]!["config"]!["disabled_backends"] = new JsonArray("heavydb", "parquet");
+        File.WriteAllText(backup, edited.ToJsonString());
+        Assert.Contains("never both", _silo.Run("restore", backup, "--reason", "edited").Error, StringComparison.Ordinal);
+        edited["state"]!["config"]!["disabled_backends"] = new JsonArray();
+        edited["state"]!["checkpoints"]!.AsObject()["../../x"] = edited["state"]!["config"]!.DeepClone();
+        File.WriteAllText(backup, edited.ToJsonString());
+        Assert.Contains("cannot name a checkpoint", _silo.Run("restore", backup, "--reason", "edited").Error, StringComparison.Ordinal);
+
         // Verify: a completed job's output sound, then one file changed: corrupted, replayed on --replay.
         var input = _dir.File("verify.csv", Some.Csv(Some.RandomMatrix(60, 20, 4)));
         var job = Json("submit", "--input", input, "-n", "10", "--max-evaluations", "200", "--job-id", "verify-me", "--wait");
@@ -91,6 +103,9 @@ public sealed class OperationsTests : IDisposable
         Assert.Equal(1, report.ExitCode);
         Assert.Contains("corrupted: verify-me: strategy_metrics.csv does not match its hash", report.Out, StringComparison.Ordinal);
         Assert.Contains("replayed as verify-me-replay-", report.Out, StringComparison.Ordinal);
+        Assert.Single(Json("job", "verify-me")["replays"]!.AsArray());
+        var again = _silo.Run("verify", "--replay");
+        Assert.Contains("replayed before, not again: verify-me", again.Out, StringComparison.Ordinal);
         Assert.Single(Json("job", "verify-me")["replays"]!.AsArray());
     }
 }

@@ -56,12 +56,8 @@ public sealed class ShareTests : IDisposable
                 "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2", "--max-jobs", "2"));
         }
 
+        SiloProcess.UntilActive(_database, 2, _silos);
         var clock = Stopwatch.StartNew();
-        while (Convert.ToInt64(TestPostgres.Scalar(_database, "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3"), null) < 2)
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"two silos did not become active: {string.Join('|', lines.TakeLast(5))}");
-            await Task.Delay(250);
-        }
 
         // The launcher: echo lines redirected into jobs/queue/<id>.json, in place; a few slowly, in two pieces.
         var ids = Enumerable.Range(0, Files).Select(i => $"job_{23817 + i}_20261201_140533").ToList();
@@ -71,10 +67,18 @@ public sealed class ShareTests : IDisposable
             ["job_1_20261201_140600"] = "not a job file",
             ["job_2_20261201_140600"] = "no such file in the share's input/ folder",
             ["job_3_20261201_140600"] = "portfolio size 5",
+            ["job_4_20261201_140600"] = "complete_optimization jobs only",
+            ["job_5_20261201_140600"] = "a job file is at most 65536 bytes",
+            ["job_6_20261201_140600"] = "differs from the file's name",
         };
         File.WriteAllBytes(Path.Combine(share, "jobs", "queue", "job_1_20261201_140600.json"), "{\r\n\"job_id\": \"job_1_20261201_140600\",\r\n"u8.ToArray());
         writers.Add(Launch(share, "job_2_20261201_140600", "missing.csv", "35", slow: false));
         writers.Add(Launch(share, "job_3_20261201_140600", "strategies.csv", "5", slow: false));
+        File.WriteAllText(Path.Combine(share, "jobs", "queue", "job_4_20261201_140600.json"),
+            "{\"job_id\": \"job_4_20261201_140600\", \"input_file\": \"strategies.csv\", \"portfolio_size\": 35, \"job_type\": \"delete_everything\"}");
+        File.WriteAllText(Path.Combine(share, "jobs", "queue", "job_5_20261201_140600.json"), "{\"pad\": \"" + new string('x', 100_000) + "\"}");
+        File.WriteAllText(Path.Combine(share, "jobs", "queue", "job_6_20261201_140600.json"),
+            "{\"job_id\": \"someone_else\", \"input_file\": \"strategies.csv\", \"portfolio_size\": 35, \"job_type\": \"complete_optimization\"}");
         await Task.WhenAll(writers);
 
         // Once a few have been answered, one silo dies outright holding claimed files and running jobs.
@@ -126,16 +130,21 @@ public sealed class ShareTests : IDisposable
             Assert.Equal(2, (int)answer["return_code"]!);
         }
 
+        // A second drop of an answered job changes nothing: the client's one answer stands.
+        File.WriteAllText(Path.Combine(share, "jobs", "queue", $"{ids[0]}.json"),
+            $"{{\"job_id\": \"{ids[0]}\", \"input_file\": \"strategies.csv\", \"portfolio_size\": 40, \"job_type\": \"complete_optimization\"}}");
+
         Assert.Equal("job_2_20261201_140600", (string)answers["job_2_20261201_140600"].Answer["job_id"]!);
-        Assert.Empty(Directory.GetFiles(Path.Combine(share, "jobs", "queue")));
         var settled = Stopwatch.StartNew();
-        while (Directory.GetFiles(Path.Combine(share, "jobs", "processing")).Length > 0)
+        while (Directory.GetFiles(Path.Combine(share, "jobs", "processing")).Length > 0 || Directory.GetFiles(Path.Combine(share, "jobs", "queue")).Length > 0)
         {
             Assert.True(settled.Elapsed < TimeSpan.FromSeconds(20), "claims were left in processing/");
             await Task.Delay(200);
         }
 
         Assert.Equal(Files, Convert.ToInt64(TestPostgres.Scalar(_database, "SELECT count(*) FROM hopt_outcomes"), null));
+        Assert.False(File.Exists(Path.Combine(share, "jobs", "failed", $"{ids[0]}.json")), "a second, contradicting answer was written");
+        Assert.Contains(lines, l => l.Contains($"Share job {ids[0]}.json was answered before", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("in processing/ had no live silo: adopted", StringComparison.Ordinal));
     }
 

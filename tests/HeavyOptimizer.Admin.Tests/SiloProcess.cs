@@ -28,6 +28,18 @@ internal static class SiloProcess
         kill.WaitForExit();
     }
 
+    /// <summary>Waits until <paramref name="count"/> silos are active in the membership table of <paramref name="database"/>; fails when one of <paramref name="silos"/> exits first.</summary>
+    public static void UntilActive(string database, int count, IEnumerable<Process> silos, TimeSpan? within = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (Convert.ToInt64(HeavyOptimizer.Tests.Shared.TestPostgres.Scalar(database, "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3"), System.Globalization.CultureInfo.InvariantCulture) < count)
+        {
+            Assert.True(clock.Elapsed < (within ?? TimeSpan.FromSeconds(120)), $"{count} silos did not become active within {(within ?? TimeSpan.FromSeconds(120)).TotalSeconds:F0} s");
+            Assert.All(silos, s => Assert.False(s.HasExited, s.HasExited ? $"a silo exited with {s.ExitCode}" : string.Empty));
+            Thread.Sleep(250);
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

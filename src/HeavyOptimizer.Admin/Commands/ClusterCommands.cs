@@ -625,7 +625,7 @@ internal static class ClusterCommands
 
         var c = status.Config;
         Console.WriteLine($"phase {Name(c.Phase)}  primary {c.PrimaryBackend}  secondary {c.SecondaryBackend}  dual-write {(c.DualWrite ? "on" : "off")}  parquet traffic {c.TrafficPercentParquet} %  " +
-                          $"validation {(c.ValidationEnabled ? c.StrictValidation ? "strict" : "on" : "off")}  config v{c.Version}");
+                          $"validation {(c.ValidationEnabled ? c.StrictValidation ? "strict" : "on" : "off")}  disabled {(c.DisabledBackends.Count == 0 ? "none" : string.Join(",", c.DisabledBackends))}  config v{c.Version}");
         if (status.Security is { } security)
         {
             Console.WriteLine($"  security: {security}");
@@ -734,7 +734,8 @@ internal static class ClusterCommands
         {
             using var signals = new ConsoleSignals(cancellation);
             var stop = signals.Token;
-            return await ExitCodes.GuardAsync(Console.Error, async () =>
+            var answered = false;
+            var code = await ExitCodes.GuardAsync(Console.Error, async () =>
             {
                 var builder = Host.CreateApplicationBuilder();
                 builder.Logging.ClearProviders();
@@ -768,7 +769,9 @@ internal static class ClusterCommands
 
                 try
                 {
-                    return await body(parse, host.Services.GetRequiredService<IHeavyOptimizerClient>(), parse.GetValue(json), stop);
+                    var result = await body(parse, host.Services.GetRequiredService<IHeavyOptimizerClient>(), parse.GetValue(json), stop);
+                    answered = true;
+                    return result;
                 }
                 finally
                 {
@@ -776,6 +779,8 @@ internal static class ClusterCommands
                     await host.StopAsync(quick.Token);
                 }
             });
+            // A command with its own "unreachable" code (health: 3) uses it for anything that kept it from answering.
+            return !answered && unreachable != ExitCodes.Failure && code != ExitCodes.Cancelled ? unreachable : code;
         });
         return command;
     }

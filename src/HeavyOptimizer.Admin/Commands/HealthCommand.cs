@@ -26,7 +26,9 @@ internal static class HealthCommand
         {
             Phase = status.Config.Phase,
             Primary = status.Config.PrimaryBackend,
-            Secondary = status.Config.SecondaryBackend,
+            Secondary = status.Config.Phase == MigrationPhase.DualWrite || status.Config is { Phase: MigrationPhase.CutOver, DualWrite: true } ? status.Config.SecondaryBackend : null,
+            Serving = Serving(status.Config),
+            DisabledBackends = status.Config.DisabledBackends,
             Silos = probe.Silos,
             SlotsInUse = status.Queue?.Running ?? new Dictionary<string, int>(),
             Queued = status.Queue?.Waiting ?? 0,
@@ -51,7 +53,7 @@ internal static class HealthCommand
     }, unreachable: Unknown);
 
     /// <summary>
-    /// Unhealthy: no active silo, or the primary backend does not answer. Degraded: the secondary does not answer, a
+    /// Unhealthy: no active silo, or a backend new jobs run on does not answer. Degraded: the mirror does not answer, a
     /// backend-cause failure in the last hour, a silo joining or leaving, or a job waiting over ten minutes.
     /// </summary>
     public static (int Code, IReadOnlyList<string> Reasons) Verdict(HealthReport report, DateTimeOffset? oldestWaiting, DateTimeOffset now)
@@ -66,7 +68,7 @@ internal static class HealthCommand
 
         foreach (var backend in report.Backends.Where(b => !b.Healthy))
         {
-            (backend.Backend == report.Primary ? bad : backend.Backend == report.Secondary ? poor : []).Add($"backend {backend.Backend} does not answer: {backend.Detail}");
+            (report.Serving.Contains(backend.Backend) ? bad : backend.Backend == report.Secondary ? poor : []).Add($"backend {backend.Backend} does not answer: {backend.Detail}");
         }
 
         if (report.BackendFailuresLastHour > 0)
@@ -83,9 +85,25 @@ internal static class HealthCommand
         return (bad.Count > 0 ? Unhealthy : poor.Count > 0 ? Degraded : Healthy, [.. bad, .. poor]);
     }
 
+    /// <summary>The backends new jobs take as primary under <paramref name="c"/>, disabled ones left out.</summary>
+    public static IReadOnlyList<string> Serving(MigrationConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        IEnumerable<string> serving = c.Phase switch
+        {
+            MigrationPhase.HeavyDbOnly => ["heavydb"],
+            MigrationPhase.DualWrite => [c.PrimaryBackend],
+            MigrationPhase.CutOver => new[] { ("heavydb", c.TrafficPercentParquet < 100), ("parquet", c.TrafficPercentParquet > 0) }.Where(p => p.Item2).Select(p => p.Item1),
+            _ => ["parquet"],
+        };
+        var enabled = serving.Where(b => !c.DisabledBackends.Contains(b)).ToList();
+        return enabled.Count > 0 ? enabled : new[] { "heavydb", "parquet" }.Where(b => !c.DisabledBackends.Contains(b)).ToList();
+    }
+
     private static void Print(HealthReport r)
     {
-        Console.WriteLine($"{r.Status}: phase {MigrationPhases.Name(r.Phase)}, primary {r.Primary}{(r.Secondary is { } s ? $", secondary {s}" : string.Empty)}");
+        Console.WriteLine($"{r.Status}: phase {MigrationPhases.Name(r.Phase)}, primary {r.Primary}{(r.Secondary is { } s ? $", secondary {s}" : string.Empty)}, " +
+                          $"disabled backends {(r.DisabledBackends.Count == 0 ? "none" : string.Join(",", r.DisabledBackends))}");
         foreach (var silo in r.Silos)
         {
             Console.WriteLine($"  silo {silo.Silo}: {silo.Status}, GPU {(silo.Gpu ? "yes" : "no")}, jobs running {r.SlotsInUse.GetValueOrDefault(silo.Silo)}");
@@ -117,6 +135,11 @@ internal sealed record HealthReport
     public string Primary { get; init; } = string.Empty;
 
     public string? Secondary { get; init; }
+
+    public IReadOnlyList<string> DisabledBackends { get; init; } = [];
+
+    /// <summary>The backends new jobs run on as their primary (in cut_over, both while traffic is between 0 and 100 %).</summary>
+    public IReadOnlyList<string> Serving { get; init; } = [];
 
     public IReadOnlyList<SiloHealth> Silos { get; init; } = [];
 

@@ -72,6 +72,11 @@ internal static class OptimizeCommand
             out_.WriteLine($"{run.Algorithm,-9} {run.Size,4} {fitness,12} {run.Evaluations,12} {run.Seconds,8:F3}");
         }
 
+        if (result.Polish is { } polish)
+        {
+            out_.WriteLine($"{"polish",-9} {polish.Size,4} {polish.Fitness,12:F4} {polish.Evaluations,12} {polish.Seconds,8:F3}  (local search from {polish.From}'s {polish.FitnessBefore:F4})");
+        }
+
         out_.WriteLine();
         out_.WriteLine($"best: {result.Best.Algorithm} size {result.Best.Size} fitness {result.Best.Fitness:F4} " +
                        $"(ROI {result.BestMetrics.Roi:F2}, max drawdown {result.BestMetrics.MaxDrawdown:F2}, mean correlation {result.BestMeanCorrelation:F4})");

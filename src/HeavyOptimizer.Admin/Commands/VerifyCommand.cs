@@ -45,9 +45,11 @@ internal static class VerifyCommand
 
             var datasets = await client.Index.VerifyDatasets();
             var replayed = new List<string>();
+            var before = bad.Where(b => b.Job.Replays.Count > 0).Select(b => $"{b.Job.JobId} (as {b.Job.Replays[^1]})").ToList();
             if (parse.GetValue(again))
             {
-                foreach (var (job, _, _) in bad)
+                // A job replayed before is not replayed again (its replay is what to look at): a scheduled verify --replay resubmits nothing twice.
+                foreach (var (job, _, _) in bad.Where(b => b.Job.Replays.Count == 0))
                 {
                     replayed.Add((await replay(client, job, ct)).JobId);
                 }
@@ -62,6 +64,7 @@ internal static class VerifyCommand
                     runs = bad.Select(b => new { job_id = b.Job.JobId, kind = b.Kind, problem = b.Problem, run_directory = b.Job.Result?.RunDirectory }),
                     datasets,
                     replayed,
+                    replayed_before = before,
                     sound,
                 }, ClusterCommands.Json));
             }
@@ -79,7 +82,8 @@ internal static class VerifyCommand
 
                 Console.WriteLine($"{checkedRuns} completed runs checked: {bad.Count(b => b.Kind == "missing")} missing, {bad.Count(b => b.Kind == "incomplete")} incomplete, " +
                                   $"{bad.Count(b => b.Kind == "corrupted")} corrupted; {datasets.Count(d => d.Ok)} of {datasets.Count} stored datasets sound" +
-                                  $"{(replayed.Count > 0 ? $"; replayed as {string.Join(", ", replayed)}" : string.Empty)}");
+                                  $"{(replayed.Count > 0 ? $"; replayed as {string.Join(", ", replayed)}" : string.Empty)}" +
+                                  $"{(before.Count > 0 ? $"; replayed before, not again: {string.Join(", ", before)}" : string.Empty)}");
             }
 
             return sound ? ExitCodes.Success : ExitCodes.Failure;

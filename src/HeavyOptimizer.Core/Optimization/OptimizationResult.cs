@@ -81,7 +81,8 @@ public sealed record OptimizationResult
 public sealed record BackendCheck(string Engine, double IngestSeconds, double MetricsSeconds, double MaxRelativeDifference);
 
 /// <summary>
-/// The polish: which algorithm's portfolio the best polished one started from, its fitness before and after, the
-/// portfolio, and the evaluations and seconds all polishing threads spent.
+/// The polish: which algorithm's portfolio (and size) the best polished one started from, its fitness before and
+/// after, the portfolio, and the evaluations and seconds all polishing threads spent. When it beats every run, the
+/// result's best is this portfolio, named "FROM+LS".
 /// </summary>
-public sealed record PolishRun(string From, double FitnessBefore, double Fitness, int[] Members, long Evaluations, double Seconds);
+public sealed record PolishRun(string From, int Size, double FitnessBefore, double Fitness, int[] Members, long Evaluations, double Seconds);

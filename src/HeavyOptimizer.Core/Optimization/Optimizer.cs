@@ -40,7 +40,8 @@ public static class Optimizer
             "every algorithm failed: " + string.Join("; ", runs.Select(r => $"{r.Algorithm}: {r.Error}")));
         if (polish is { } polished && polished.Fitness > best.Fitness)
         {
-            best = best with { Fitness = polished.Fitness, Members = polished.Members };
+            // The polished portfolio is its own result: named after the run it started from, at that run's size.
+            best = new AlgorithmRun($"{polished.From}+LS", polished.Size, polished.Fitness, polished.Members, polished.Evaluations, polished.Seconds, null);
         }
         var breakdown = new PortfolioScorer(model).Explain(best.Members);
         return new OptimizationResult
@@ -102,7 +103,7 @@ public static class Optimizer
             winner = polished[i].Fitness > polished[winner].Fitness ? i : winner;
         }
 
-        return new PolishRun(starts[winner].Algorithm, starts[winner].Fitness, polished[winner].Fitness, polished[winner].Members,
+        return new PolishRun(starts[winner].Algorithm, starts[winner].Size, starts[winner].Fitness, polished[winner].Fitness, polished[winner].Members,
             polished.Sum(p => p.Evaluations), clock.Elapsed.TotalSeconds);
     }
 

@@ -87,6 +87,7 @@ public static class RunReport
             ["polish"] = result.Polish is { } polish ? new JsonObject
             {
                 ["from"] = polish.From,
+                ["size"] = polish.Size,
                 ["fitness_before"] = polish.FitnessBefore,
                 ["fitness"] = polish.Fitness,
                 ["evaluations"] = polish.Evaluations,

@@ -227,7 +227,7 @@ public static class RunWriter
 
         if (result.Polish is { } polish)
         {
-            Line($"  polish (local search from {polish.From}) fitness {polish.FitnessBefore:F6} -> {polish.Fitness:F6}  evaluations {polish.Evaluations,10}  seconds {polish.Seconds,8:F3}");
+            Line($"  polish (local search from {polish.From} size {polish.Size}) fitness {polish.FitnessBefore:F6} -> {polish.Fitness:F6}  evaluations {polish.Evaluations,10}  seconds {polish.Seconds,8:F3}");
         }
 
         Line($"");

@@ -111,11 +111,6 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         {
             DisabledBackends = disabled ? State.Config.DisabledBackends.Append(backend).Distinct().Order().ToArray() : State.Config.DisabledBackends.Where(b => b != backend).ToArray(),
         };
-        if (target.DisabledBackends.Count == 2)
-        {
-            throw new MigrationGuardException($"disabling {backend} would leave no backend for any job: enable the other first");
-        }
-
         var needed = State.Config.Phase switch { MigrationPhase.HeavyDbOnly => HeavyDb, MigrationPhase.ParquetOnly => Parquet, _ => null };
         if (disabled && backend == needed && !force)
         {
@@ -178,6 +173,11 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
     {
         ArgumentNullException.ThrowIfNull(backup);
         ArgumentNullException.ThrowIfNull(backup.Config);
+        foreach (var name in backup.Checkpoints.Keys.Where(n => n.Equals(LastKnownGood, StringComparison.OrdinalIgnoreCase) || !CheckpointName().IsMatch(n)))
+        {
+            throw new ArgumentException($"the backup's checkpoint '{name}' cannot name a checkpoint (1..64 of A-Z a-z 0-9 . _ -, and not {LastKnownGood}): it is not restored");
+        }
+
         var entry = Apply(backup.Config with { Version = State.Config.Version }, force,
             $"restore backup of {backup.TakenAt:u} ({backup.Checkpoints.Count} checkpoints{(backup.LastKnownGood is null ? string.Empty : ", last-known-good")})", who, why);
         State.Checkpoints = new Dictionary<string, MigrationConfig>(backup.Checkpoints, StringComparer.Ordinal);

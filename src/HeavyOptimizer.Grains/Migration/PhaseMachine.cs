@@ -84,6 +84,11 @@ public static class PhaseMachine
             return $"primary_backend and secondary_backend are both {config.PrimaryBackend}: a backend cannot mirror itself";
         }
 
+        if (config.DisabledBackends.Any(b => b is not (MigrationPolicy.HeavyDb or MigrationPolicy.Parquet)) || config.DisabledBackends.Distinct().Count() >= 2)
+        {
+            return $"disabled backends {string.Join(", ", config.DisabledBackends)}: heavydb or parquet, never both (no backend for any job)";
+        }
+
         if (config.TrafficPercentParquet is < 0 or > 100)
         {
             return $"traffic_percentage_parquet {config.TrafficPercentParquet}: a percentage, 0..100";

@@ -57,7 +57,11 @@ public sealed class ShareOptions
 /// </summary>
 internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareOptions> options, TimeProvider time, ILogger<ShareIngress> logger) : BackgroundService
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    /// <summary>The largest job file taken: the launcher writes a few hundred bytes; anything far larger is not a job file.</summary>
+    public const long MaxFileBytes = 64 * 1024;
+
+    // Answers keep the client's text as it wrote it (apostrophes, accents), so a batch file's findstr still matches.
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly Dictionary<string, Seen> _seen = new(StringComparer.Ordinal);
     private readonly HashSet<string> _following = new(StringComparer.Ordinal);
 
@@ -197,7 +201,7 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
         JobSpec spec;
         try
         {
-            spec = SpecOf(fields);
+            spec = SpecOf(name, fields);
             await grains.GetGrain<IJobGrain>(id).Submit(spec);
         }
         catch (Exception e) when (e is InvalidJobException or ArgumentException or FormatException)
@@ -212,8 +216,18 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
     }
 
     /// <summary>The job a legacy file asks for: its input a bare name under <c>input/</c>, its size 10..100.</summary>
-    private JobSpec SpecOf(JsonObject fields)
+    private JobSpec SpecOf(string name, JsonObject fields)
     {
+        if (fields["job_type"] is JsonValue type && type.TryGetValue<string>(out var kind) && kind != "complete_optimization")
+        {
+            throw new ArgumentException($"job_type '{kind}': this server runs complete_optimization jobs only");
+        }
+
+        if (fields["job_id"] is JsonValue given && given.TryGetValue<string>(out var claimed) && claimed != JobIdOf(name))
+        {
+            throw new ArgumentException($"job_id '{claimed}' differs from the file's name {name}: the client polls by the file's name, so they must agree");
+        }
+
         var input = fields["input_file"] is JsonValue v && v.TryGetValue<string>(out var text) ? text.Trim() : null;
         if (string.IsNullOrEmpty(input) || input != Path.GetFileName(input) || input is "." or ".." || input.Contains('\\', StringComparison.Ordinal) || input.Contains(':', StringComparison.Ordinal))
         {
@@ -265,16 +279,32 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
         }
 
         var folder = Jobs(code == 0 ? "completed" : "failed");
-        var temporary = Path.Combine(folder, $".{name}.{Guid.NewGuid():N}.tmp");
-        await File.WriteAllTextAsync(temporary, answer.ToJsonString(Indented), new UTF8Encoding(false));
-        try
+        var earlier = new[] { "completed", "failed" }.Select(f => Path.Combine(Jobs(f), name)).FirstOrDefault(File.Exists);
+        if (earlier is not null)
         {
-            File.Move(temporary, Path.Combine(folder, name));
-            LogAnswered(name, code == 0 ? "completed" : "failed", error ?? string.Empty);
+            // One answer per job file name: the client polls both names and takes the first it sees.
+            LogAnsweredBefore(name, Path.GetRelativePath(Root, earlier), error ?? "completed");
         }
-        catch (IOException) when (File.Exists(Path.Combine(folder, name)))
+        else
         {
-            File.Delete(temporary);
+            var temporary = Path.Combine(folder, $".{name}.{Guid.NewGuid():N}.tmp");
+            await File.WriteAllTextAsync(temporary, answer.ToJsonString(Indented), new UTF8Encoding(false));
+            try
+            {
+                File.Move(temporary, Path.Combine(folder, name));
+                if (code == 0)
+                {
+                    LogAnswered(name, "completed", string.Empty);
+                }
+                else
+                {
+                    LogFailed(name, error ?? string.Empty);
+                }
+            }
+            catch (IOException) when (File.Exists(Path.Combine(folder, name)))
+            {
+                File.Delete(temporary);
+            }
         }
 
         File.Delete(Path.Combine(Jobs("processing"), name));
@@ -282,7 +312,10 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
     }
 
     /// <summary>What a file that is not a job file held, kept in its answer as <c>original</c>.</summary>
-    private static JsonObject Unreadable(string path) => new() { ["original"] = File.Exists(path) ? Encoding.Latin1.GetString(File.ReadAllBytes(path)) : null };
+    private static JsonObject Unreadable(string path) => new()
+    {
+        ["original"] = File.Exists(path) && new FileInfo(path).Length <= MaxFileBytes ? Encoding.Latin1.GetString(File.ReadAllBytes(path)) : null,
+    };
 
     /// <summary>A queued file as last seen: its size and time, when it was first seen, since when it has not changed.</summary>
     private readonly record struct Seen(long Size, DateTime Written, DateTimeOffset FirstSeen, DateTimeOffset StableSince);
@@ -299,6 +332,12 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
         byte[] bytes;
         try
         {
+            if (new FileInfo(path).Length > MaxFileBytes)
+            {
+                problem = $"{new FileInfo(path).Length} bytes: a job file is at most {MaxFileBytes} bytes";
+                return null;
+            }
+
             bytes = File.ReadAllBytes(path);
         }
         catch (IOException e)
@@ -339,6 +378,12 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Share job {File} answered: {State} {Error}")]
     private partial void LogAnswered(string file, string state, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Share job {File} failed: {Error}")]
+    private partial void LogFailed(string file, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Share job {File} was answered before ({Earlier}); the earlier answer stands and this one is dropped: {Outcome}")]
+    private partial void LogAnsweredBefore(string file, string earlier, string outcome);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Share ingress: a poll failed, retried at the next: {Reason}")]
     private partial void LogPollFailed(string reason);
