@@ -13,26 +13,16 @@ namespace HeavyOptimizer.Grains.Tests;
 /// Metrics of twenty datasets are computed through their backend grains: both GPU silos serve them and the CPU-only silo
 /// none; with both GPU silos gone, the CPU-only silo serves them all.
 /// </summary>
-public sealed class BackendComputeSpreadTests : IAsyncLifetime
+public sealed class BackendComputeSpreadTests() : OwnCluster<BackendComputeSpreadTests.Silo>(3, Root)
 {
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"hopt-spread-{Environment.ProcessId}");
     private static string _store = string.Empty;
     private static int _silosConfigured;
-    private TestCluster _cluster = null!;
 
-    public async Task InitializeAsync()
+    protected override Task PrepareAsync()
     {
-        Directory.CreateDirectory(Root);
         _store = TestStores.Sqlite(Root);
-        _cluster = new TestClusterBuilder(3).AddSiloBuilderConfigurator<Silo>().Build();
-        await _cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(Root, recursive: true);
+        return Task.CompletedTask;
     }
 
     [Fact]
@@ -49,7 +39,7 @@ public sealed class BackendComputeSpreadTests : IAsyncLifetime
 
         async Task<BackendPlacement[]> ComputeAll() => await Task.WhenAll(fingerprints.Select(async fp =>
         {
-            var grain = _cluster.Client.GetGrain<IBackendGrain>(IBackendGrain.KeyFor("parquet", fp, gpu: true));
+            var grain = Cluster.Client.GetGrain<IBackendGrain>(IBackendGrain.KeyFor("parquet", fp, gpu: true));
             Assert.Equal(12 * BackendGrain.Fields, (await grain.ComputeMetrics()).Length);
             return await grain.Placement();
         }));
@@ -58,9 +48,9 @@ public sealed class BackendComputeSpreadTests : IAsyncLifetime
         Assert.All(withGpus, p => Assert.True(p.SiloHasGpu, $"{p.Backend} computed on {p.Silo}"));
         Assert.Equal(2, withGpus.Select(p => p.Silo).Distinct().Count());
 
-        foreach (var gpuSilo in _cluster.Silos.Where(s => withGpus.Any(p => p.Silo == s.SiloAddress.ToString())).ToList())
+        foreach (var gpuSilo in Cluster.Silos.Where(s => withGpus.Any(p => p.Silo == s.SiloAddress.ToString())).ToList())
         {
-            await _cluster.StopSiloAsync(gpuSilo);
+            await Cluster.StopSiloAsync(gpuSilo);
         }
 
         var withoutGpus = await ComputeAll();
@@ -68,7 +58,7 @@ public sealed class BackendComputeSpreadTests : IAsyncLifetime
         Assert.Single(withoutGpus.Select(p => p.Silo).Distinct());
     }
 
-    private sealed class Silo : ISiloConfigurator
+    public sealed class Silo : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo)
         {

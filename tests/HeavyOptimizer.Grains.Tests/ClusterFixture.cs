@@ -56,6 +56,35 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 }
 
+/// <summary>
+/// A test class with an in-process cluster of its own (<paramref name="silos"/> silos configured by
+/// <typeparamref name="TSilo"/>), made afresh for each test under <paramref name="root"/>, which is removed after.
+/// </summary>
+public abstract class OwnCluster<TSilo>(short silos, string root) : IAsyncLifetime
+    where TSilo : ISiloConfigurator, new()
+{
+    protected TestCluster Cluster { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(root);
+        await PrepareAsync();
+        Cluster = new TestClusterBuilder(silos).AddSiloBuilderConfigurator<TSilo>().Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        // The next test makes its databases afresh at the same paths: no pooled handle may outlive this one.
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(root, recursive: true);
+    }
+
+    /// <summary>What a test class needs before its silos start (its databases).</summary>
+    protected virtual Task PrepareAsync() => Task.CompletedTask;
+}
+
 /// <summary>Cluster stores for test clusters of their own: SQLite files with the schema made.</summary>
 internal static class TestStores
 {

@@ -6,34 +6,25 @@ using Orleans.TestingHost;
 namespace HeavyOptimizer.Grains.Tests;
 
 /// <summary>Two silos, of which only the first advertises gpu=true: every backend grain lands on it.</summary>
-public sealed class GpuPlacementTests : IAsyncLifetime
+public sealed class GpuPlacementTests() : OwnCluster<GpuPlacementTests.Silo>(2, Root)
 {
     private static int _silosConfigured;
-    private TestCluster _cluster = null!;
 
-    public async Task InitializeAsync()
+    protected override Task PrepareAsync()
     {
         _store = TestStores.Sqlite(Root);
-        _cluster = new TestClusterBuilder(2).AddSiloBuilderConfigurator<Silo>().Build();
-        await _cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(Root, recursive: true);
+        return Task.CompletedTask;
     }
 
     [Fact]
     public async Task Backend_grains_go_to_the_silo_that_advertises_a_gpu()
     {
         var placements = await Task.WhenAll(new[] { "heavydb", "parquet", "a", "b", "c", "d", "e", "f" }
-            .Select(key => _cluster.Client.GetGrain<IBackendGrain>(key).Placement()));
+            .Select(key => Cluster.Client.GetGrain<IBackendGrain>(key).Placement()));
 
         Assert.All(placements, p => Assert.True(p.SiloHasGpu, $"{p.Backend} landed on {p.Silo}"));
         Assert.Single(placements.Select(p => p.Silo).Distinct());
-        Assert.Equal(2, _cluster.Silos.Count);
+        Assert.Equal(2, Cluster.Silos.Count);
     }
 
     [Fact]
@@ -41,7 +32,7 @@ public sealed class GpuPlacementTests : IAsyncLifetime
     {
         // gpu_enabled = false: jobs ask the CPU-only grain (key parquet@cpu); 32 such keys over two silos all landing on
         // the GPU silo by chance has odds of 2^-32.
-        var placements = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => _cluster.Client.GetGrain<IBackendGrain>($"parquet-{i}@cpu").Placement()));
+        var placements = await Task.WhenAll(Enumerable.Range(0, 32).Select(i => Cluster.Client.GetGrain<IBackendGrain>($"parquet-{i}@cpu").Placement()));
 
         Assert.Contains(placements, p => !p.SiloHasGpu);
         Assert.Contains(placements, p => p.SiloHasGpu);
@@ -50,7 +41,7 @@ public sealed class GpuPlacementTests : IAsyncLifetime
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"hopt-gpu-{Environment.ProcessId}");
     private static string _store = string.Empty;
 
-    private sealed class Silo : ISiloConfigurator
+    public sealed class Silo : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo)
         {

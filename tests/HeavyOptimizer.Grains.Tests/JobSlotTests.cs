@@ -11,24 +11,10 @@ namespace HeavyOptimizer.Grains.Tests;
 /// Admission control on a real silo: with two job slots, ten jobs submitted at once run two at a time, the rest wait
 /// Queued with their place in the queue, and a queued job cancelled never runs.
 /// </summary>
-public sealed class JobSlotTests : IAsyncLifetime
+public sealed class JobSlotTests() : OwnCluster<JobSlotTests.Silo>(1, Root)
 {
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"hopt-slots-{Environment.ProcessId}");
     private static readonly string Store = TestStores.Sqlite(Root);
-    private TestCluster _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        _cluster = new TestClusterBuilder(1).AddSiloBuilderConfigurator<Silo>().Build();
-        await _cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(Root, recursive: true);
-    }
 
     [Fact]
     public async Task Ten_jobs_on_two_slots_run_two_at_a_time_and_a_cancelled_queued_job_never_runs()
@@ -36,9 +22,9 @@ public sealed class JobSlotTests : IAsyncLifetime
         var input = Path.Combine(Root, "slots.csv");
         File.WriteAllText(input, Some.Csv(Some.RandomMatrix(200, 40, 5)));
         var spec = new JobSpec { InputPath = input, PortfolioSize = 10, Seed = 1, TimeLimitSeconds = 1, Algorithms = "sa" };
-        var jobs = Enumerable.Range(0, 10).Select(i => _cluster.Client.GetGrain<IJobGrain>($"slot-{i}")).ToList();
+        var jobs = Enumerable.Range(0, 10).Select(i => Cluster.Client.GetGrain<IJobGrain>($"slot-{i}")).ToList();
         await Task.WhenAll(jobs.Select(j => j.Submit(spec)));
-        var doomed = _cluster.Client.GetGrain<IJobGrain>("slot-cancelled");
+        var doomed = Cluster.Client.GetGrain<IJobGrain>("slot-cancelled");
         await doomed.Submit(spec);
         var queued = (await doomed.GetStatus())!;
         var cancelled = (await doomed.Cancel())!;
@@ -60,7 +46,7 @@ public sealed class JobSlotTests : IAsyncLifetime
             await Task.Delay(100, deadline.Token);
         }
 
-        var slots = ((InProcessSiloHandle)_cluster.Primary!).SiloHost!.Services.GetRequiredService<JobSlots>();
+        var slots = ((InProcessSiloHandle)Cluster.Primary!).SiloHost!.Services.GetRequiredService<JobSlots>();
         Assert.Equal(2, slots.MostAtOnce);
         Assert.InRange(mostRunning, 1, 2);
         Assert.True(placesSeen.Count >= 2 && placesSeen.Min() == 1, $"queue places seen: {string.Join(",", placesSeen)}");
@@ -68,11 +54,11 @@ public sealed class JobSlotTests : IAsyncLifetime
         Assert.True(queued.QueuePosition > 2, $"the last job's place {queued.QueuePosition}");
         Assert.Equal((JobState.Cancelled, 0), (cancelled.State, cancelled.Attempts));
         Assert.Equal((JobState.Cancelled, 0), ((await doomed.GetStatus())!.State, (await doomed.GetStatus())!.Attempts));
-        var summary = await _cluster.Client.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey).GetStatus(0);
+        var summary = await Cluster.Client.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey).GetStatus(0);
         Assert.Equal(0, summary.Queue!.Waiting);
     }
 
-    private sealed class Silo : ISiloConfigurator
+    public sealed class Silo : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo) => silo
             .AddMemoryGrainStorage("hopt").UseInMemoryReminderService().UseHeavyOptimizerStore(Microsoft.Data.Sqlite.SqliteFactory.Instance, Store)

@@ -12,27 +12,15 @@ namespace HeavyOptimizer.Grains.Tests;
 /// project's schema): the silo running a job is killed mid-job; nobody asks after the job (only its day's index is
 /// watched), yet its lease lapses and the other silo's job slots take it, complete it and record it exactly once.
 /// </summary>
-public sealed class SiloLossTests : IAsyncLifetime
+public sealed class SiloLossTests() : OwnCluster<SiloLossTests.Silo>(2, Root)
 {
     private static readonly string Root = Path.Combine(Path.GetTempPath(), $"hopt-siloloss-{Environment.ProcessId}");
     private static readonly string State = $"Data Source={Path.Combine(Root, "state.db")}";
-    private TestCluster _cluster = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task PrepareAsync()
     {
-        Directory.CreateDirectory(Root);
         DatabaseSchema.RegisterProviders();
         await DatabaseSchema.ApplyAsync("sqlite", State);
-        _cluster = new TestClusterBuilder(2).AddSiloBuilderConfigurator<Silo>().Build();
-        await _cluster.DeployAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        // The next test of the class makes the database afresh at the same path: no pooled handle may outlive this one.
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(Root, recursive: true);
     }
 
     [Fact]
@@ -40,22 +28,22 @@ public sealed class SiloLossTests : IAsyncLifetime
     {
         var input = Path.Combine(Root, "long.csv");
         File.WriteAllText(input, Some.Csv(Some.RandomMatrix(200, 40, 21)));
-        var job = _cluster.Client.GetGrain<IJobGrain>("survivor");
+        var job = Cluster.Client.GetGrain<IJobGrain>("survivor");
         await job.Submit(new JobSpec { InputPath = input, PortfolioSize = 10, Seed = 3, TimeLimitSeconds = 4, Algorithms = "sa" });
 
         var running = await Until(() => job.GetStatus(), s => s?.State == JobState.Running);
-        var doomed = _cluster.Silos.Single(s => s.SiloAddress.ToString() == running!.Silo);
-        await _cluster.KillSiloAsync(doomed);
+        var doomed = Cluster.Silos.Single(s => s.SiloAddress.ToString() == running!.Silo);
+        await Cluster.KillSiloAsync(doomed);
 
         var day = DateOnly.FromDateTime(running!.SubmittedAt.UtcDateTime);
-        var completed = await Until(() => IJobIndexGrain.ListDay(_cluster.Client, day, JobState.Completed), list => list.Any(s => s.JobId == "survivor"));
+        var completed = await Until(() => IJobIndexGrain.ListDay(Cluster.Client, day, JobState.Completed), list => list.Any(s => s.JobId == "survivor"));
 
         Assert.Single(completed, s => s.JobId == "survivor");
         var finished = (await job.GetStatus())!;
         Assert.Equal(JobState.Completed, finished.State);
         Assert.True(finished.Attempts >= 2, $"attempts {finished.Attempts}");
         Assert.NotEqual(running.Silo, finished.Silo);
-        var controller = _cluster.Client.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
+        var controller = Cluster.Client.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
         // The outcome reaches the controller just after the job is saved; once there, it stays recorded once.
         await Until(() => controller.GetStatus(0), s => s.JobsRecorded >= 1);
         await Task.Delay(TimeSpan.FromSeconds(1));
@@ -69,16 +57,16 @@ public sealed class SiloLossTests : IAsyncLifetime
         var input = Path.Combine(Root, "broken.csv");
         File.WriteAllText(input, "Date,a,b,c,d,e,f,g,h,i,j\n2024-01-01,1,2,3,4,5,6,7,8,9,x\n2024-01-02,1,2,3,4,5,6,7,8,9,10\n");
         var spec = new JobSpec { InputPath = input, PortfolioSize = 10, Algorithms = "ga,sa", Parameters = "ga.population=12", Metric = "roi" };
-        var original = _cluster.Client.GetGrain<IJobGrain>("persisted");
+        var original = Cluster.Client.GetGrain<IJobGrain>("persisted");
         await original.Submit(spec);
         await Until(() => original.GetStatus(), s => s?.IsFinished == true);
-        await _cluster.Client.GetGrain<IJobGrain>("persisted-replay").Submit(spec with { ReplayOf = "persisted" });
+        await Cluster.Client.GetGrain<IJobGrain>("persisted-replay").Submit(spec with { ReplayOf = "persisted" });
         await Until(() => original.GetStatus(), s => s?.Replays.Count == 1);
 
         // Deactivate everything: the next calls read the job back from its row in the cluster store.
-        await _cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        await Cluster.Client.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
         var read = (await original.GetStatus())!;
-        var listed = await IJobIndexGrain.ListDay(_cluster.Client, DateOnly.FromDateTime(read.SubmittedAt.UtcDateTime), JobState.Failed);
+        var listed = await IJobIndexGrain.ListDay(Cluster.Client, DateOnly.FromDateTime(read.SubmittedAt.UtcDateTime), JobState.Failed);
 
         Assert.Equal((JobState.Failed, FailureCause.Input, "persisted-replay"), (read.State, read.Cause, read.Replays.Single()));
         Assert.Equal(spec with { Algorithms = "ga,sa", Parameters = "ga.population=12" }, read.Spec);
@@ -108,7 +96,7 @@ public sealed class SiloLossTests : IAsyncLifetime
         }
     }
 
-    private sealed class Silo : ISiloConfigurator
+    public sealed class Silo : ISiloConfigurator
     {
         public void Configure(ISiloBuilder silo) => silo
             .AddAdoNetGrainStorage("hopt", o => (o.Invariant, o.ConnectionString) = (DatabaseSchema.SqliteInvariant, State))
