@@ -41,6 +41,8 @@ public sealed class OperationsTests : IDisposable
         Assert.Equal(3, Hopt.Run("health", "--cluster", $"127.0.0.1:{SiloProcess.FreePort()}").ExitCode);
         Assert.Equal(3, Hopt.Run("health", "--bogus").ExitCode);
         Assert.Equal(3, Hopt.Run("health", "--cluster", "garbage::").ExitCode);
+        var unknown = Hopt.Run("health", "--cluster", $"127.0.0.1:{SiloProcess.FreePort()}", "--json");
+        Assert.Equal((3, "unknown"), (unknown.ExitCode, (string)JsonNode.Parse(unknown.Out)!["status"]!));
 
         // A backend out of service: refused for the one heavydb_only runs on, unless forced; Parquet may go.
         var refused = _silo.Run("backend", "disable", "heavydb", "--reason", "maintenance");

@@ -779,8 +779,19 @@ internal static class ClusterCommands
                     await host.StopAsync(quick.Token);
                 }
             });
-            // A command with its own "unreachable" code (health: 3) uses it for anything that kept it from answering.
-            return !answered && unreachable != ExitCodes.Failure && code != ExitCodes.Cancelled ? unreachable : code;
+            // A command with its own "unreachable" code (health: 3) uses it for anything that kept it from answering,
+            // and with --json still prints a document a monitor can parse.
+            if (answered || unreachable == ExitCodes.Failure || code == ExitCodes.Cancelled)
+            {
+                return code;
+            }
+
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { status = "unknown", reasons = new[] { "the cluster could not be asked (the error is on stderr)" } }, Json));
+            }
+
+            return unreachable;
         });
         return command;
     }
