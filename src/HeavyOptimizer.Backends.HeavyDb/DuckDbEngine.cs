@@ -127,6 +127,13 @@ internal sealed class DuckDbEngine : ISqlEngine
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
+    /// <summary>
+    /// Whether the file looked invalid only because another process is creating it this moment (it was written in the
+    /// last two seconds): then opening is tried again. An older invalid file is a damaged one, reported at once.
+    /// </summary>
+    private bool BeingCreated(DuckDBException e) =>
+        e.Message.Contains("not a valid DuckDB database file", StringComparison.Ordinal) && DateTime.UtcNow - File.GetLastWriteTimeUtc(_path) < TimeSpan.FromSeconds(2);
+
     /// <summary>Runs <paramref name="work"/> on the file, opened for it alone; waits while another process holds the file.</summary>
     private async Task<T> UseAsync<T>(Func<DuckDBConnection, T> work, CancellationToken cancellation)
     {
@@ -142,7 +149,7 @@ internal sealed class DuckDbEngine : ISqlEngine
                 {
                     connection.Open();
                 }
-                catch (DuckDBException e) when (e.Message.Contains("Could not set lock", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+                catch (DuckDBException e) when (DateTime.UtcNow < deadline && (e.Message.Contains("Could not set lock", StringComparison.Ordinal) || BeingCreated(e)))
                 {
                     connection.Dispose();
                     await Task.Delay(pause, cancellation);
