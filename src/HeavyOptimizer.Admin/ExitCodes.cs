@@ -32,7 +32,7 @@ internal static class ExitCodes
         }
         catch (Exception e) when (Settings(e) is { } invalid)
         {
-            error.WriteLine($"hopt: error: settings that cannot work: {string.Join("; ", invalid.Failures)}");
+            error.WriteLine($"hopt: error: settings that cannot work: {string.Join("; ", invalid)}");
             return BadInput;
         }
         catch (Exception e) when (Binding(e) is { } binding)
@@ -59,25 +59,17 @@ internal static class ExitCodes
         }
     }
 
-    /// <summary>A settings value that does not convert, or a key the settings do not have (the configuration binder's refusals), however wrapped.</summary>
-    private static InvalidOperationException? Binding(Exception e) => e switch
-    {
-        InvalidOperationException i when i.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase) => i,
-        AggregateException a => a.InnerExceptions.Select(Binding).FirstOrDefault(b => b is not null),
-        { InnerException: { } inner } => Binding(inner),
-        _ => null,
-    };
+    /// <summary><paramref name="e"/> and every exception inside it (an aggregate's, an inner one), however deep.</summary>
+    private static IEnumerable<Exception> Causes(Exception e) =>
+        new[] { e }.Concat(e is AggregateException a ? a.InnerExceptions.SelectMany(Causes) : e.InnerException is { } inner ? Causes(inner) : []);
 
-    /// <summary>The options validation a host start failed on (it may come wrapped), or null.</summary>
-    private static Microsoft.Extensions.Options.OptionsValidationException? Settings(Exception e) => e switch
-    {
-        Microsoft.Extensions.Options.OptionsValidationException v => v,
-        AggregateException a => a.InnerExceptions.Select(Settings).FirstOrDefault(v => v is not null) is { } first
-            ? new Microsoft.Extensions.Options.OptionsValidationException(first.OptionsName, first.OptionsType,
-                a.InnerExceptions.SelectMany(i => Settings(i)?.Failures ?? []))
-            : null,
-        _ => null,
-    };
+    /// <summary>Every failure of the options validations a host start failed on, or null when it failed otherwise.</summary>
+    private static IReadOnlyList<string>? Settings(Exception e) =>
+        Causes(e).OfType<Microsoft.Extensions.Options.OptionsValidationException>().SelectMany(v => v.Failures).ToList() is { Count: > 0 } failures ? failures : null;
+
+    /// <summary>A settings value that does not convert, or a key the settings do not have (the configuration binder's refusals).</summary>
+    private static InvalidOperationException? Binding(Exception e) =>
+        Causes(e).OfType<InvalidOperationException>().FirstOrDefault(i => i.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The first line of a message: every error is one line.</summary>
     public static string OneLine(string message) => Core.Messages.OneLine(message);

@@ -14,7 +14,7 @@ public sealed class HealthVerdictTests
         {
             Phase = config.Phase,
             Primary = config.PrimaryBackend,
-            Secondary = config.Phase == MigrationPhase.DualWrite || config is { Phase: MigrationPhase.CutOver, DualWrite: true } ? config.SecondaryBackend : null,
+            Secondary = HealthCommand.Mirror(config),
             Serving = HealthCommand.Serving(config),
             Silos = [new SiloHealth("S127.0.0.1:11111:1", silo, false)],
             BackendFailuresLastHour = backendFailures,

@@ -261,31 +261,19 @@ internal static class ClusterCommands
         return last ?? throw new InvalidOperationException($"no job {id}");
     }
 
-    private static Command Job()
+    private static Command Job() => OneJob("job", "Show one job", (client, id, ct) => client.GetAsync(id, ct));
+
+    private static Command Cancel() =>
+        OneJob("cancel", "Ask a queued or running job to stop (a submitter may cancel only its own)", (client, id, ct) => client.CancelAsync(id, ct));
+
+    /// <summary>A command on one job by id: <paramref name="act"/> answers the job as it then stands, or null when there is none.</summary>
+    private static Command OneJob(string name, string description, Func<IHeavyOptimizerClient, string, CancellationToken, Task<JobStatus?>> act)
     {
         var id = new Argument<string>("id") { Description = "Job id" };
-        return ClusterCommand("job", "Show one job", [id], async (parse, client, json, ct) =>
+        return ClusterCommand(name, description, [id], async (parse, client, json, ct) =>
         {
             Grains.Jobs.JobRequests.ValidateId(parse.GetValue(id));
-            var status = await client.GetAsync(parse.GetValue(id)!, ct);
-            if (status is null)
-            {
-                Console.Error.WriteLine($"hopt: no job {parse.GetValue(id)}");
-                return ExitCodes.Failure;
-            }
-
-            Print(status, json);
-            return ExitCodes.Success;
-        });
-    }
-
-    private static Command Cancel()
-    {
-        var id = new Argument<string>("id") { Description = "Job id" };
-        return ClusterCommand("cancel", "Ask a queued or running job to stop (a submitter may cancel only its own)", [id], async (parse, client, json, ct) =>
-        {
-            Grains.Jobs.JobRequests.ValidateId(parse.GetValue(id));
-            var status = await client.CancelAsync(parse.GetValue(id)!, ct);
+            var status = await act(client, parse.GetValue(id)!, ct);
             if (status is null)
             {
                 Console.Error.WriteLine($"hopt: no job {parse.GetValue(id)}");

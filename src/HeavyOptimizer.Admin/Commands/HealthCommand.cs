@@ -26,7 +26,7 @@ internal static class HealthCommand
         {
             Phase = status.Config.Phase,
             Primary = status.Config.PrimaryBackend,
-            Secondary = status.Config.Phase == MigrationPhase.DualWrite || status.Config is { Phase: MigrationPhase.CutOver, DualWrite: true } ? status.Config.SecondaryBackend : null,
+            Secondary = Mirror(status.Config),
             Serving = Serving(status.Config),
             DisabledBackends = status.Config.DisabledBackends,
             Silos = probe.Silos,
@@ -84,6 +84,10 @@ internal static class HealthCommand
 
         return (bad.Count > 0 ? Unhealthy : poor.Count > 0 ? Degraded : Healthy, [.. bad, .. poor]);
     }
+
+    /// <summary>The backend new jobs are mirrored to under <paramref name="c"/>, or null when nothing is mirrored.</summary>
+    public static string? Mirror(MigrationConfig c) =>
+        c.Phase == MigrationPhase.DualWrite || c is { Phase: MigrationPhase.CutOver, DualWrite: true } ? c.SecondaryBackend : null;
 
     /// <summary>The backends new jobs take as primary under <paramref name="c"/>, disabled ones left out.</summary>
     public static IReadOnlyList<string> Serving(MigrationConfig c)

@@ -294,7 +294,7 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
                 File.Move(temporary, Path.Combine(folder, name));
                 if (code == 0)
                 {
-                    LogAnswered(name, "completed", string.Empty);
+                    LogCompleted(name);
                 }
                 else
                 {
@@ -332,9 +332,9 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
         byte[] bytes;
         try
         {
-            if (new FileInfo(path).Length > MaxFileBytes)
+            if (new FileInfo(path).Length is var length && length > MaxFileBytes)
             {
-                problem = $"{new FileInfo(path).Length} bytes: a job file is at most {MaxFileBytes} bytes";
+                problem = $"{length} bytes: a job file is at most {MaxFileBytes} bytes";
                 return null;
             }
 
@@ -376,8 +376,8 @@ internal sealed partial class ShareIngress(IGrainFactory grains, IOptions<ShareO
     [LoggerMessage(Level = LogLevel.Warning, Message = "Share job {File} in processing/ had no live silo: adopted")]
     private partial void LogAdopted(string file);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Share job {File} answered: {State} {Error}")]
-    private partial void LogAnswered(string file, string state, string error);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Share job {File} answered: completed")]
+    private partial void LogCompleted(string file);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Share job {File} failed: {Error}")]
     private partial void LogFailed(string file, string error);
