@@ -128,11 +128,11 @@ internal sealed class DuckDbEngine : ISqlEngine
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     /// <summary>
-    /// Whether the file looked invalid only because another process is creating it this moment (it was written in the
-    /// last two seconds): then opening is tried again. An older invalid file is a damaged one, reported at once.
+    /// Whether the file looked invalid only because another process is creating it (it was written in the
+    /// last 30 s; a process starting on a loaded machine may take seconds to write the header): then opening is tried again. An older invalid file is a damaged one, reported at once.
     /// </summary>
     private bool BeingCreated(DuckDBException e) =>
-        e.Message.Contains("not a valid DuckDB database file", StringComparison.Ordinal) && DateTime.UtcNow - File.GetLastWriteTimeUtc(_path) < TimeSpan.FromSeconds(2);
+        e.Message.Contains("not a valid DuckDB database file", StringComparison.Ordinal) && DateTime.UtcNow - File.GetLastWriteTimeUtc(_path) < TimeSpan.FromSeconds(30);
 
     /// <summary>Runs <paramref name="work"/> on the file, opened for it alone; waits while another process holds the file.</summary>
     private async Task<T> UseAsync<T>(Func<DuckDBConnection, T> work, CancellationToken cancellation)
