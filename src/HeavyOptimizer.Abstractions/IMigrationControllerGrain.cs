@@ -25,10 +25,12 @@ public interface IMigrationControllerGrain : IGrainWithStringKey
     /// <summary>
     /// Moves to <paramref name="phase"/> with the settings the runbook pairs with it. One step forward needs its guard
     /// (refused with <see cref="MigrationGuardException"/> unless <paramref name="force"/>), skipping a phase needs
-    /// <paramref name="force"/>, moving back is always allowed.
+    /// <paramref name="force"/>, moving back is always allowed. With <paramref name="countBackfill"/>, the cut_over
+    /// guard counts clean backfill comparisons beside clean dual-write jobs (audited as such), and any backfill
+    /// mismatch refuses it.
     /// </summary>
     [Alias("SetPhase")]
-    Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why);
+    Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why, bool countBackfill = false);
 
     /// <summary>
     /// Applies an ini file in the operators' production_config.ini shape as one target state, checked whole (the
@@ -81,9 +83,32 @@ public interface IMigrationControllerGrain : IGrainWithStringKey
     [Alias("EmergencyRollback")]
     Task<AuditEntry> EmergencyRollback(string who, string why);
 
+    /// <summary>
+    /// Starts an automatic progressive rollout (from dual_write, whose first step is the guarded move into cut_over, or
+    /// from cut_over); every step and its outcome is audited. Refused while another is running or paused.
+    /// </summary>
+    [Alias("StartRollout")]
+    Task<AuditEntry> StartRollout(RolloutPlan plan, string who, string why);
+
+    /// <summary>Holds the rollout at its current step.</summary>
+    [Alias("PauseRollout")]
+    Task<AuditEntry> PauseRollout(string who, string why);
+
+    /// <summary>Resumes a paused rollout (after a manual gate: promotes to the next step).</summary>
+    [Alias("ResumeRollout")]
+    Task<AuditEntry> ResumeRollout(string who, string why);
+
+    /// <summary>Stops the rollout and restores the settings from before its current step.</summary>
+    [Alias("AbortRollout")]
+    Task<AuditEntry> AbortRollout(string who, string why);
+
     /// <summary>Appends a refused call to the audit (the silo's authorisation filter does; nothing changes).</summary>
     [Alias("AuditRefusal")]
     Task AuditRefusal(string who, string what, string why);
+
+    /// <summary>Records a backfill comparison (a shadow run of a completed job, <c>hopt validate</c>); it never enters the live window.</summary>
+    [Alias("RecordBackfill")]
+    Task RecordBackfill(JobOutcome outcome);
 
     /// <summary>Records a job's outcome; may roll back automatically (returned).</summary>
     [Alias("Record")]

@@ -64,6 +64,13 @@ public sealed record JobSpec
 
     /// <summary>A multiple of the default preset's work (0.01..100); null for 1.</summary>
     [Id(17)] public double? Effort { get; init; }
+
+    /// <summary>
+    /// Backfill validation of this completed job (<c>hopt validate</c>): the job is run again on both backends, the
+    /// candidate being <see cref="BackendOverride"/> (default parquet), and compared as dual-write compares; recorded as a
+    /// backfill comparison, never as a live outcome, and never replacing the original's results.
+    /// </summary>
+    [Id(18)] public string? ShadowOf { get; init; }
 }
 
 /// <summary>Whose fault a failure is; only <see cref="Backend"/> failures count against a backend and may move the migration.</summary>

@@ -164,7 +164,39 @@ public sealed record MigrationStatus(
     [property: Id(8)] string? NextPhase = null,
     [property: Id(9)] DateTimeOffset? WindowSince = null,
     [property: Id(10)] string? Security = null,
-    [property: Id(11)] QueueSummary? Queue = null);
+    [property: Id(11)] QueueSummary? Queue = null,
+    [property: Id(12)] Rollout? Rollout = null,
+    [property: Id(13)] BackfillSummary? Backfill = null);
+
+/// <summary>
+/// Backfill comparisons since the last rollback (<c>hopt validate</c>; kept across forward phase moves): shadow runs of completed jobs on the
+/// candidate backend, compared with a rerun on the other. <see cref="Verdicts"/> holds each original job's latest
+/// verdict (match, mismatch, failed: the shadow run did not finish), so validating a job again replaces its verdict
+/// and no job counts twice.
+/// </summary>
+[GenerateSerializer]
+[Immutable]
+[Alias("hopt.BackfillSummary")]
+public sealed record BackfillSummary([property: Id(0)] IReadOnlyDictionary<string, string> Verdicts)
+{
+    /// <summary>Verdict words.</summary>
+    public const string Match = "match", Mismatch = "mismatch", Failed = "failed";
+
+    /// <summary>None yet.</summary>
+    public static BackfillSummary Empty { get; } = new(new Dictionary<string, string>());
+
+    /// <summary>Jobs compared (matched or not).</summary>
+    public int Compared => Verdicts.Values.Count(v => v != Failed);
+
+    /// <summary>Jobs compared and found the same.</summary>
+    public int Matched => Verdicts.Values.Count(v => v == Match);
+
+    /// <summary>Jobs compared and found different.</summary>
+    public int Mismatched => Verdicts.Values.Count(v => v == Mismatch);
+
+    /// <summary>Jobs whose shadow run did not finish.</summary>
+    public int FailedRuns => Verdicts.Values.Count(v => v == Failed);
+}
 
 /// <summary>What a settings import applied: the audit entry and notes on keys that were recognised but have no effect (or unknown and allowed).</summary>
 [GenerateSerializer]

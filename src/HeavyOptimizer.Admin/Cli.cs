@@ -1,40 +1,38 @@
 using System.CommandLine;
-using System.Text.RegularExpressions;
 using HeavyOptimizer.Admin.Commands;
+using HeavyOptimizer.Silo;
 
 namespace HeavyOptimizer.Admin;
 
 /// <summary>The <c>hopt</c> command tree.</summary>
-internal static partial class Cli
+internal static class Cli
 {
-    /// <summary>A parser error in words for people: "--seed: 'abc' is not a whole number" rather than .NET's type names.</summary>
-    public static string Describe(string parserMessage)
-    {
-        ArgumentNullException.ThrowIfNull(parserMessage);
-        var cannot = CannotParse().Match(parserMessage);
-        return cannot.Success ? $"{cannot.Groups["symbol"].Value}: '{cannot.Groups["value"].Value}' is not {Kind(cannot.Groups["type"].Value)}" : parserMessage;
-    }
+    /// <summary>An invocation that leaves Ctrl+C and SIGTERM to the command (<see cref="ConsoleSignals"/>).</summary>
+    public static readonly InvocationConfiguration OwnSignals = new() { ProcessTerminationTimeout = null };
 
-    private static string Kind(string type)
+    /// <summary>
+    /// The exit code of a command line that does not parse, after saying why in one line (bad input, 2; for
+    /// <c>health</c>, "unknown", 3, since a monitor reads its code), or null when it parses.
+    /// </summary>
+    public static int? Rejected(ParseResult parse)
     {
-        var inner = NullableOf().Match(type) is { Success: true } nullable ? nullable.Groups[1].Value : type;
-        return inner switch
+        ArgumentNullException.ThrowIfNull(parse);
+        if (parse.Errors.Count == 0)
         {
-            "System.Int32" or "System.Int64" => "a whole number",
-            "System.UInt64" => "a whole number, 0 or more",
-            "System.Double" => "a number",
-            "System.Boolean" => "true or false",
-            "System.DateOnly" => "a date (yyyy-MM-dd)",
-            "HeavyOptimizer.Abstractions.JobState" => "one of queued, running, completed, failed, cancelled",
-            _ => "valid here",
-        };
+            return null;
+        }
+
+        var first = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+        // The command's whole path (hopt rollout pause), not only its own name.
+        var path = new List<string>();
+        for (var result = parse.CommandResult; result is { Command: not RootCommand }; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            path.Insert(0, result.Command.Name);
+        }
+
+        Console.Error.WriteLine($"hopt: error: {ParserMessages.Describe(first.Message)} (see: hopt {string.Join(' ', path)} --help)".Replace("  ", " ", StringComparison.Ordinal));
+        return parse.CommandResult.Command.Name == "health" ? HealthCommand.Unknown : ExitCodes.BadInput;
     }
-
-    [GeneratedRegex("^Cannot parse argument '(?<value>.*)' for (option|command) '(?<symbol>[^']+)' as expected type '(?<type>[^']+)'")]
-    private static partial Regex CannotParse();
-
-    [GeneratedRegex(@"^System\.Nullable`1\[(.+)\]$")]
-    private static partial Regex NullableOf();
 
     public static RootCommand Build()
     {
@@ -43,11 +41,12 @@ internal static partial class Cli
             OptimizeCommand.Create(),
             SampleCommand.Create(),
             DatasetCommand.Create(),
-            SiloCommand.Create(),
-            SiloCommand.Database(),
+            SiloCommandLine.Configure(new Command("silo", SiloCommandLine.Description)),
+            DatabaseCommand.Create(),
             QuickstartCommand.Create(),
             HeavyDbStandInCommand.Create(),
             CertsCommand.Create(),
+            ShellCommand.Create(),
         };
         foreach (var command in ClusterCommands.Create())
         {

@@ -50,7 +50,7 @@ public static class DatabaseSchema
         await using DbConnection connection = provider == "sqlite" ? OpenSqlite(connectionString) : new NpgsqlConnection(connectionString);
         await connection.OpenAsync(cancellation);
         await using var command = connection.CreateCommand();
-        command.CommandText = Script($"{provider}.sql");
+        command.CommandText = provider == "postgres" ? Grains.Storage.ClusterStore.PostgresIndexes(Script("postgres.sql")) : Script($"{provider}.sql");
         await command.ExecuteNonQueryAsync(cancellation);
         await StoreOf(provider, connectionString).EnsureSchemaAsync(cancellation);
     }

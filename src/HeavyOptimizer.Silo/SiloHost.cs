@@ -17,6 +17,7 @@ using Orleans.Connections.Security;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Configuration;
+using OpenTelemetry.Metrics;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -68,6 +69,11 @@ public static class SiloHost
 
         var builder = WebApplication.CreateBuilder();
         Settings(builder.Configuration, builder.Services);
+        if (options.Webhook is { } webhook)
+        {
+            builder.Services.Configure<Grains.Observability.AlertOptions>(o => o.Webhook = webhook);
+        }
+
         builder.WebHost.UseUrls($"http://{options.DashboardAddress}:{options.DashboardPort}");
         builder.Services.AddSerilog(new LoggerConfiguration()
             .Enrich.With<LevelNames>()
@@ -152,19 +158,27 @@ public static class SiloHost
             builder.Services.AddHostedService<Share.ShareIngress>();
         }
 
+        builder.Services.AddSingleton<Web.MigrationWatch>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Web.MigrationWatch>());
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(Grains.Observability.HoptInstruments.MeterName, "Microsoft.Orleans")
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         var app = builder.Build();
         app.MapOrleansDashboard("/dashboard");
-        app.MapGet("/healthz", Health.CheckAsync);
+        Web.MigrationEndpoints.Map(app);
+        app.MapPrometheusScrapingEndpoint("/metrics");
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("HeavyOptimizer.Silo");
         tlsLog.Logger = log;
         var roots = app.Services.GetRequiredService<IOptions<BackendHostOptions>>().Value.AllInputRoots;
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             log.LogInformation(
-                "Silo {Silo} started: silo port {SiloPort}, gateway port {GatewayPort}, address {Address}, clustering {Clustering}, state in {State}, GPU {Gpu}, data under {Data}, input roots {Roots}, dashboard {Dashboard}, security {Security}",
+                "Silo {Silo} started: silo port {SiloPort}, gateway port {GatewayPort}, address {Address}, clustering {Clustering}, state in {State}, GPU {Gpu}, data under {Data}, input roots {Roots}, dashboard {Dashboard} (migration page /migration, metrics /metrics), alerts {Alerts}, security {Security}, garbage collector {Collector}",
                 $"silo-{options.SiloPort}", options.SiloPort, options.GatewayPort, options.Postgres is null ? "127.0.0.1" : options.Address,
                 options.Postgres is null ? "localhost (embedded)" : "ADO.NET on PostgreSQL", options.Postgres is null ? $"SQLite {options.StateDatabase}" : "PostgreSQL",
-                gpu ? "yes (gpu=true)" : "no (gpu=false)", options.DataDirectory, string.Join(", ", roots), DashboardUrl(options), security.Description);
+                gpu ? "yes (gpu=true)" : "no (gpu=false)", options.DataDirectory, string.Join(", ", roots), DashboardUrl(options),
+                app.Services.GetRequiredService<IOptions<Grains.Observability.AlertOptions>>().Value.Webhook is { Length: > 0 } hook && new Uri(hook) is var uri ? $"logged and posted to {uri.Scheme}://{uri.Host}:{uri.Port}" : "logged only (no webhook)",
+                security.Description, System.Runtime.GCSettings.IsServerGC ? "server" : "workstation (hopt-silo runs under the server one)");
             if (security.AuthorityKeyOnSilo)
             {
                 log.LogWarning("The CA's private key ({File}) is in the silo's certificate folder: move it off the silos (whoever reads it can issue operator certificates)", ClusterCertificates.AuthorityKeyFile);
@@ -188,7 +202,7 @@ public static class SiloHost
     /// <summary>
     /// The silo's settings beyond its flags: <c>appsettings.json</c> beside the program, then the file named by
     /// <c>HOPT_SETTINGS</c>, then <c>HOPT__</c> environment variables; sections <c>Slots</c> (<see cref="JobSlotOptions"/>)
-    /// and <c>Migration</c> (<see cref="Grains.Migration.MigrationPolicyOptions"/>). Command-line flags win over them. Every
+    /// <c>Migration</c> (<see cref="Grains.Migration.MigrationPolicyOptions"/>) and <c>Alerts</c> (<see cref="Grains.Observability.AlertOptions"/>). Command-line flags win over them. Every
     /// section is validated at start: a setting that cannot work stops the silo with a message naming it.
     /// </summary>
     private static void Settings(ConfigurationManager configuration, IServiceCollection services)
@@ -202,6 +216,7 @@ public static class SiloHost
         configuration.AddEnvironmentVariables(SettingsPrefix);
         services.AddOptions<JobSlotOptions>().Bind(configuration.GetSection("Slots"), Strict);
         services.AddOptions<Grains.Migration.MigrationPolicyOptions>().Bind(configuration.GetSection("Migration"), Strict);
+        services.AddOptions<Grains.Observability.AlertOptions>().Bind(configuration.GetSection("Alerts"), Strict);
     }
 
     /// <summary>A key the options do not have (a typo) is an error, not silently ignored.</summary>

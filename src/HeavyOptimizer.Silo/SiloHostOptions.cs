@@ -53,6 +53,9 @@ public sealed record SiloHostOptions
     /// <summary>The legacy file-drop share this silo serves (<c>--share</c>); its input/ is an input root and its output/ the jobs' output.</summary>
     public string? Share { get; init; }
 
+    /// <summary>An http(s) URL alerts are POSTed to as JSON (<c>--webhook</c>; overrides <c>Alerts:Webhook</c>); null: alerts are only logged.</summary>
+    public string? Webhook { get; init; }
+
     /// <summary>The SQLite database holding grain state and reminders in embedded mode.</summary>
     public string StateDatabase => Path.Combine(DataDirectory, "cluster.db");
 }

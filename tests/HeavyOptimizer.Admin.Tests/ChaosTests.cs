@@ -51,14 +51,12 @@ public sealed class ChaosTests : IDisposable
         using var load = Hopt.Start(lines.Enqueue, "load", "--cluster", _database, "--jobs", $"{Jobs}", "--concurrency", "12", "--input", input,
             "-n", "10", "--max-evaluations", "3000", "--algorithms", "sa,ga", "--job-prefix", "chaos-", "--json");
 
-        // Two rounds: wait until jobs run, kill a silo that holds some, start it again.
+        // Two rounds: wait a while, then kill the silo recorded as running a job at that moment, and start it again.
         var random = new Random(5);
         for (var round = 0; round < 2; round++)
         {
-            await Task.Delay(TimeSpan.FromSeconds(8 + random.Next(5)));
-            var busy = TestPostgres.Scalar(_database, "SELECT silo FROM hopt_queue WHERE silo IS NOT NULL AND job_id LIKE 'chaos-%' LIMIT 1") as string;
-            var victim = _silos.Keys.FirstOrDefault(k => busy is not null && busy.Contains($":{_silos[k].Arguments[Array.IndexOf(_silos[k].Arguments, "--silo-port") + 1]}:", StringComparison.Ordinal))
-                         ?? _silos.Keys.First();
+            await Task.Delay(TimeSpan.FromSeconds(6 + random.Next(5)));
+            var victim = await SiloRunningAJobAsync();
             _silos[victim].Process.Kill(entireProcessTree: true);
             await _silos[victim].Process.WaitForExitAsync();
             StartSilo(victim);
@@ -97,6 +95,24 @@ public sealed class ChaosTests : IDisposable
         }
 
         Assert.True(retried > 0, "no job was ever interrupted by a kill: the test proved nothing");
+    }
+
+    /// <summary>The silo that a job's record names as running it now (polled: between two jobs no job may be running).</summary>
+    private async Task<string> SiloRunningAJobAsync()
+    {
+        var polling = Stopwatch.StartNew();
+        while (polling.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            if (TestPostgres.Scalar(_database!, "SELECT status::json->>'Silo' FROM hopt_jobs WHERE state = 'Running' AND job_id LIKE 'chaos-%' LIMIT 1") is string running
+                && _silos.Keys.FirstOrDefault(k => running.Contains($":{_silos[k].Arguments[Array.IndexOf(_silos[k].Arguments, "--silo-port") + 1]}:", StringComparison.Ordinal)) is { } name)
+            {
+                return name;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new InvalidOperationException("no chaos job was recorded as running for a minute");
     }
 
     private long Count(string sql) => Convert.ToInt64(TestPostgres.Scalar(_database!, sql), System.Globalization.CultureInfo.InvariantCulture);

@@ -29,6 +29,17 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void A_command_in_the_shell_takes_from_the_shells_connection_what_its_own_line_does_not_say()
+    {
+        var shell = new Commands.ClusterCommands.Connection("10.0.0.1:30000", null, "me.pfx", "ca.pem");
+        Assert.Equal(new Commands.ClusterCommands.Connection("10.0.0.1:30000", null, "other.pfx", null), new Commands.ClusterCommands.Connection(null, null, "other.pfx", null).Inherit(shell));
+        Assert.Equal(new Commands.ClusterCommands.Connection("10.0.0.2:30000", null, "me.pfx", "ca.pem"), new Commands.ClusterCommands.Connection("10.0.0.2:30000", null, null, null).Inherit(shell));
+        Assert.Equal(new Commands.ClusterCommands.Connection(null, "cluster.txt", "me.pfx", "ca.pem"), new Commands.ClusterCommands.Connection(null, "cluster.txt", null, null).Inherit(shell));
+        Assert.Equal(new Commands.ClusterCommands.Connection(null, "shell.txt", "me.pfx", "ca2.pem"),
+            new Commands.ClusterCommands.Connection(null, null, null, "ca2.pem").Inherit(new Commands.ClusterCommands.Connection(null, "shell.txt", "me.pfx", "ca.pem")));
+    }
+
+    [Fact]
     public void Sample_is_deterministic_for_a_seed_and_reads_back()
     {
         var a = File.ReadAllBytes(Sample(seed: 4));
@@ -58,6 +69,27 @@ public sealed class CliTests : IDisposable
         Assert.Equal(3UL, (ulong)json["parameters"]!["seed"]!);
         // Progress goes to stderr as plain lines when it is not a terminal.
         Assert.Contains("progress: SA size 10 done", outcome.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ctrl_c_during_the_polish_stops_optimize_with_130_and_writes_no_run_directory()
+    {
+        var output = Path.Combine(_dir, "interrupted");
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var run = Hopt.Start(lines.Enqueue, "optimize", "--input", Sample(), "-n", "10", "--time-limit", "8", "--output", output);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!lines.Any(l => l.StartsWith("progress: LS ", StringComparison.Ordinal)))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(1) && !run.HasExited, $"the polish never reported: {string.Join('|', lines)}");
+            Thread.Sleep(50);
+        }
+
+        SiloProcess.Signal(run, "INT");
+        Assert.True(run.WaitForExit(TimeSpan.FromSeconds(10)), "optimize did not stop within 10 s of Ctrl+C");
+        run.WaitForExit();
+        Assert.Equal(130, run.ExitCode);
+        Assert.Contains("hopt: cancelled", lines);
+        Assert.False(Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any(), $"something was written: {string.Join(", ", Directory.Exists(output) ? Directory.EnumerateFileSystemEntries(output) : [])}");
     }
 
     [Fact]

@@ -183,6 +183,98 @@ public sealed class ControlsCliTests(EmbeddedSiloFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void A_shell_runs_cluster_commands_on_its_own_connection_refuses_the_others_and_ends_with_the_last_code()
+    {
+        // HOPT_CLUSTER names nothing that answers: a command in the shell that started a client of its own would fail.
+        var nowhere = new Dictionary<string, string> { ["HOPT_CLUSTER"] = $"127.0.0.1:{SiloProcess.FreePort()}" };
+        var shell = Hopt.Run(nowhere, "status --json\n# a comment\n\nhopt job shell-no-such-job\noptimize --input x.csv -n 3\nphase bogus --reason r\njobs --help\nstatus\n",
+            "shell", "--cluster", fixture.Silo.Cluster);
+        Assert.True(shell.ExitCode == 0, $"exit {shell.ExitCode}: {shell.Error}");
+        var status = JsonNode.Parse(shell.Out[..(shell.Out.IndexOf("\n}", StringComparison.Ordinal) + 2)])!;
+        Assert.NotNull(status["config"]!["phase"]);
+        Assert.Contains("Usage:\n  hopt jobs [options]", shell.Out, StringComparison.Ordinal);
+        Assert.Contains("jobs today:", shell.Out[shell.Out.IndexOf("Usage:", StringComparison.Ordinal)..], StringComparison.Ordinal);
+        Assert.Equal(
+            ["hopt: no job shell-no-such-job", "hopt: error: hopt shell runs cluster commands only; run 'hopt optimize' on its own", "hopt: error: phase 'bogus' is not heavydb_only, dual_write, cut_over or parquet_only"],
+            shell.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
+        // A line is its own words: no @file brings in a nested shell; --version is fine.
+        File.WriteAllText(Path.Combine(fixture.Outside, "nested.rsp"), "shell\n");
+        var nested = Hopt.Run(new Dictionary<string, string>(), $"@{Path.Combine(fixture.Outside, "nested.rsp")}\n--version\n", "shell", "--cluster", fixture.Silo.Cluster);
+        Assert.Equal(0, nested.ExitCode);
+        Assert.Contains("Unrecognized command or argument '@", nested.Error, StringComparison.Ordinal);
+        Assert.Matches(@"^\d+\.\d+\.\d+", nested.Out);
+
+        // The exit code is the last command's; --json makes every command print JSON.
+        var failing = Hopt.Run(nowhere, "status\nphase bogus --reason r\n", "shell", "--json", "--cluster", fixture.Silo.Cluster);
+        Assert.Equal(2, failing.ExitCode);
+        Assert.NotNull(JsonNode.Parse(failing.Out)!["config"]);
+    }
+
+    [Fact]
+    public void Ctrl_c_in_the_shell_stops_the_command_running_and_the_shell_goes_on()
+    {
+        var lines = new ConcurrentQueue<string>();
+        using var shell = Hopt.Start(lines.Enqueue, null, true, "shell", "--cluster", fixture.Silo.Cluster);
+        shell.StandardInput.WriteLine("status --watch 1");
+        shell.StandardInput.Flush();
+        var clock = Stopwatch.StartNew();
+        while (lines.Count(l => l.Contains("jobs today:", StringComparison.Ordinal)) < 2)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"status --watch 1 in the shell did not redraw twice within 30 s: {string.Join('|', lines)}");
+            Thread.Sleep(50);
+        }
+
+        SiloProcess.Signal(shell, "INT");
+        clock.Restart();
+        while (!lines.Contains("hopt: cancelled"))
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"Ctrl+C did not stop the watch: {string.Join('|', lines)}");
+            Thread.Sleep(50);
+        }
+
+        // Longer than the two seconds after which a stuck command ends the process: the shell is still there.
+        Thread.Sleep(3000);
+        Assert.False(shell.HasExited, $"the shell ended with the watch: {string.Join('|', lines)}");
+        var answers = lines.Count(l => l.Contains("jobs today:", StringComparison.Ordinal));
+
+        // A command that cannot stop (its silo frozen, its call unanswered) is left behind two seconds after Ctrl+C.
+        SiloProcess.Signal(fixture.Silo.Process, "STOP");
+        try
+        {
+            shell.StandardInput.WriteLine("status");
+            shell.StandardInput.Flush();
+            Thread.Sleep(1000);
+            SiloProcess.Signal(shell, "INT");
+            clock.Restart();
+            while (!lines.Any(l => l.Contains("it is left behind and the shell goes on", StringComparison.Ordinal)))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10) && !shell.HasExited, $"the stuck command was not left behind: {string.Join('|', lines)}");
+                Thread.Sleep(50);
+            }
+        }
+        finally
+        {
+            SiloProcess.Signal(fixture.Silo.Process, "CONT");
+        }
+
+        // The command left behind answers once the silo runs again; then one more.
+        clock.Restart();
+        while (lines.Count(l => l.Contains("jobs today:", StringComparison.Ordinal)) < answers + 1)
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the left-behind status never answered: {string.Join('|', lines)}");
+            Thread.Sleep(50);
+        }
+
+        shell.StandardInput.WriteLine("status");
+        shell.StandardInput.Close();
+        Assert.True(shell.WaitForExit(TimeSpan.FromSeconds(30)), "the shell did not end at the end of its input");
+        shell.WaitForExit();
+        Assert.Equal(0, shell.ExitCode);
+        Assert.Equal(answers + 2, lines.Count(l => l.Contains("jobs today:", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void Control_events_and_job_timings_are_logged_with_the_runbooks_words_and_full_level_names()
     {
         Assert.Equal(0, Run("rollback", "--emergency", "--reason", "log test").ExitCode);
@@ -194,7 +286,7 @@ public sealed class ControlsCliTests(EmbeddedSiloFixture fixture) : IClassFixtur
         var log = fixture.Silo.Log();
         foreach (var expected in new[]
                  {
-                     "INFO Silo silo-", "started: silo port", "clustering localhost (embedded)",
+                     "INFO Silo silo-", "started: silo port", "clustering localhost (embedded)", "garbage collector server",
                      "INFO Migration change #", "phase dual_write by", "(log test mirror): phase heavydb_only -> dual_write",
                      "Backend heavydb primary, mirrored to parquet", "Routing 0 % of jobs to parquet", "Traffic distribution: 100 % heavydb, 0 % parquet",
                      "Dual-write on", "Backend validation on", "INFO Processing job logged on backend heavydb (secondary parquet)",

@@ -10,10 +10,20 @@ internal static class Hopt
     public static Outcome Run(params string[] args) => Run(null, args);
 
     /// <summary>Runs hopt with <paramref name="environment"/> added to this process's environment.</summary>
-    public static Outcome Run(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Outcome Run(IReadOnlyDictionary<string, string>? environment, params string[] args) => Run(environment, null, args);
+
+    /// <summary>Runs hopt with <paramref name="input"/> as its standard input (then closed) and <paramref name="environment"/> added.</summary>
+    public static Outcome Run(IReadOnlyDictionary<string, string>? environment, string? input, params string[] args)
     {
         var start = StartInfo(args, environment);
+        start.RedirectStandardInput = input is not null;
         using var process = Process.Start(start)!;
+        if (input is not null)
+        {
+            process.StandardInput.Write(input);
+            process.StandardInput.Close();
+        }
+
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
@@ -29,9 +39,14 @@ internal static class Hopt
     public static Process Start(Action<string> output, params string[] args) => Start(output, null, args);
 
     /// <summary>The same, with <paramref name="environment"/> added to this process's environment.</summary>
-    public static Process Start(Action<string> output, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Process Start(Action<string> output, IReadOnlyDictionary<string, string>? environment, params string[] args) => Start(output, environment, false, args);
+
+    /// <summary>The same, with its standard input a pipe the caller writes to (<see cref="Process.StandardInput"/>) when <paramref name="input"/>.</summary>
+    public static Process Start(Action<string> output, IReadOnlyDictionary<string, string>? environment, bool input, params string[] args)
     {
-        var process = Process.Start(StartInfo(args, environment))!;
+        var start = StartInfo(args, environment);
+        start.RedirectStandardInput = input;
+        var process = Process.Start(start)!;
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is not null)

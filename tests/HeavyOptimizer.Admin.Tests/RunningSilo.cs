@@ -21,6 +21,9 @@ internal sealed class RunningSilo(string dataDirectory, string? postgres = null,
 
     public int DashboardPort { get; } = SiloProcess.FreePort();
 
+    /// <summary>The silo's process while it runs.</summary>
+    public Process Process => _process ?? throw new InvalidOperationException("the silo is not running");
+
     public string DataDirectory { get; } = dataDirectory;
 
     /// <summary>What --cluster names: the gateway, or in cluster mode the database.</summary>

@@ -14,7 +14,7 @@ namespace HeavyOptimizer.Admin.Tests;
 /// answer, completed with its run directory on the share, or failed with the reason and its fields kept. Needs
 /// <c>HOPT_TEST_POSTGRES</c>.
 /// </summary>
-public sealed class ShareTests : IDisposable
+public sealed partial class ShareTests : IDisposable
 {
     private const int Files = 50;
     private static readonly Encoding Console1252 = Encoding.Latin1;
@@ -49,9 +49,11 @@ public sealed class ShareTests : IDisposable
             ["HOPT__Share__Poll"] = "00:00:00.500", ["HOPT__Share__StableFor"] = "00:00:01", ["HOPT__Share__Grace"] = "00:00:04", ["HOPT__Share__Lease"] = "00:00:06",
         };
         var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var own = new[] { new System.Collections.Concurrent.ConcurrentQueue<string>(), new System.Collections.Concurrent.ConcurrentQueue<string>() };
         for (var i = 0; i < 2; i++)
         {
-            _silos.Add(Hopt.Start(lines.Enqueue, settings, "silo", "--postgres", _database, "--insecure", "--share", share, "--data-dir", Path.Combine(_dir.Path, "data"),
+            var mine = own[i];
+            _silos.Add(Hopt.Start(line => { lines.Enqueue(line); mine.Enqueue(line); }, settings, "silo", "--postgres", _database, "--insecure", "--share", share, "--data-dir", Path.Combine(_dir.Path, "data"),
                 "--silo-port", $"{SiloProcess.FreePort()}", "--gateway-port", $"{SiloProcess.FreePort()}", "--dashboard-port", $"{SiloProcess.FreePort()}",
                 "--gpu", "off", "--heavydb", "embedded", "--watchdog", "2", "--max-jobs", "2"));
         }
@@ -81,14 +83,23 @@ public sealed class ShareTests : IDisposable
             "{\"job_id\": \"someone_else\", \"input_file\": \"strategies.csv\", \"portfolio_size\": 35, \"job_type\": \"complete_optimization\"}");
         await Task.WhenAll(writers);
 
-        // Once a few have been answered, one silo dies outright holding claimed files and running jobs.
-        while (Directory.GetFiles(Path.Combine(share, "jobs", "completed")).Length < 10)
+        // Once a few have been answered, the silo holding the most claimed, unanswered files dies outright (one scan
+        // may claim every file that is ready, so either silo may hold them all).
+        int[] holding;
+        while (true)
         {
-            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), "nothing was answered");
+            var answered = new[] { "completed", "failed" }.SelectMany(f => Directory.GetFiles(Path.Combine(share, "jobs", f))).Select(Path.GetFileName).ToHashSet();
+            holding = own.Select(o => o.Select(l => ClaimedFile().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct().Count(f => !answered.Contains(f))).ToArray();
+            if (Directory.GetFiles(Path.Combine(share, "jobs", "completed")).Length >= 10 && holding.Max() > 0)
+            {
+                break;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromMinutes(3), $"nothing was answered, or no silo holds a claim: {string.Join(", ", holding)}");
             await Task.Delay(200);
         }
 
-        _silos[0].Kill(entireProcessTree: true);
+        _silos[Array.IndexOf(holding, holding.Max())].Kill(entireProcessTree: true);
 
         // The client polls every job's two answer names until one appears.
         var answers = new Dictionary<string, (string Folder, JsonNode Answer)>();
@@ -147,6 +158,9 @@ public sealed class ShareTests : IDisposable
         Assert.Contains(lines, l => l.Contains($"Share job {ids[0]}.json was answered before", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains("in processing/ had no live silo: adopted", StringComparison.Ordinal));
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Share job (\S+\.json) claimed as job")]
+    private static partial System.Text.RegularExpressions.Regex ClaimedFile();
 
     /// <summary>Writes a job file as the batch launcher does: line by line (echo >>), CRLF, in the console's code page.</summary>
     private static async Task Launch(string share, string id, string input, string size, bool slow)

@@ -4,10 +4,27 @@ using System.Net.Sockets;
 
 namespace HeavyOptimizer.Admin.Tests;
 
-/// <summary>`hopt silo` in a process of its own, as an operator starts it; its output is dropped.</summary>
+/// <summary>`hopt silo` in a process of its own, as an operator starts it; the last lines it printed are kept for failure messages.</summary>
 internal static class SiloProcess
 {
-    public static Process Start(params string[] siloArguments) => Hopt.Start(_ => { }, ["silo", .. siloArguments]);
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Process, System.Collections.Concurrent.ConcurrentQueue<string>> Outputs = new();
+
+    public static Process Start(params string[] siloArguments)
+    {
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var process = Hopt.Start(line =>
+        {
+            lines.Enqueue(line);
+            while (lines.Count > 40 && lines.TryDequeue(out _))
+            {
+            }
+        }, ["silo", .. siloArguments]);
+        Outputs.Add(process, lines);
+        return process;
+    }
+
+    /// <summary>The last lines <paramref name="silo"/> printed (for a failure message).</summary>
+    public static string Tail(Process silo) => Outputs.TryGetValue(silo, out var lines) ? string.Join('\n', lines) : "(no output kept)";
 
     /// <summary>Kills the silo outright (no graceful shutdown) and waits for it to be gone.</summary>
     public static void Kill(Process silo)
@@ -35,7 +52,7 @@ internal static class SiloProcess
         while (Convert.ToInt64(HeavyOptimizer.Tests.Shared.TestPostgres.Scalar(database, "SELECT count(*) FROM OrleansMembershipTable WHERE Status = 3"), System.Globalization.CultureInfo.InvariantCulture) < count)
         {
             Assert.True(clock.Elapsed < (within ?? TimeSpan.FromSeconds(120)), $"{count} silos did not become active within {(within ?? TimeSpan.FromSeconds(120)).TotalSeconds:F0} s");
-            Assert.All(silos, s => Assert.False(s.HasExited, s.HasExited ? $"a silo exited with {s.ExitCode}" : string.Empty));
+            Assert.All(silos, s => Assert.False(s.HasExited, s.HasExited ? $"a silo exited with {s.ExitCode}; its last output:\n{Tail(s)}" : string.Empty));
             Thread.Sleep(250);
         }
     }

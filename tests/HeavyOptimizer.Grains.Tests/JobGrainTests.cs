@@ -30,7 +30,8 @@ public sealed class JobGrainTests(ClusterFixture fixture)
         var recorded = await Recorded();
         var job = fixture.Cluster.GrainFactory.GetGrain<IJobGrain>(jobId);
         await job.Submit(spec);
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        // Generous: 200 jobs at once on a loaded 2-core CI machine took over 2 minutes once; this bounds a hang, not speed.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(6));
         while (true)
         {
             var status = await job.GetStatus();
@@ -161,6 +162,37 @@ public sealed class JobGrainTests(ClusterFixture fixture)
         Assert.Equal(MigrationPhase.HeavyDbOnly, config.Config.Phase);
         Assert.Equal(("controller", "automatic rollback"), (config.RecentAudit[^1].Who, config.RecentAudit[^1].Action));
         Assert.Contains("job-perturbed", config.RecentAudit[^1].Why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Backfill_finds_an_injected_data_path_difference_in_shadow_before_any_live_parquet_job()
+    {
+        await Phase(MigrationPhase.HeavyDbOnly);
+        await Controller.SetValidation(true, true, "test", "strict: bit for bit");
+        var original = await RunToEnd("job-backfill-original", Spec(Input("one-ulp-backfill.csv", 12)));
+        Assert.Equal(("heavydb", (ConsistencyReport?)null), (original.Result!.Backend, original.Consistency));
+        var before = await Controller.GetStatus(0);
+
+        var shadow = fixture.Cluster.GrainFactory.GetGrain<IJobGrain>("job-backfill-shadow");
+        await shadow.Submit(original.Spec with { ShadowOf = original.JobId, BackendOverride = "parquet" });
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        MigrationStatus after;
+        while (!(after = await Controller.GetStatus(0)).Backfill!.Verdicts.ContainsKey(original.JobId))
+        {
+            await Task.Delay(50, deadline.Token);
+        }
+
+        var run = (await shadow.GetStatus())!;
+        Assert.Equal((JobState.Completed, false), (run.State, run.Consistency!.Passed));
+        Assert.Equal(("heavydb", "parquet"), (run.Route!.Primary, run.Route.Secondary));
+        Assert.Equal(Verdict.Failed, run.Consistency.Comparisons.Single(c => c.Name == "data_path").Verdict);
+        Assert.Equal(BackfillSummary.Mismatch, after.Backfill.Verdicts[original.JobId]);
+        // Evidence apart from live jobs: no outcome recorded, no rollback, the original untouched.
+        Assert.Equal((before.JobsRecorded, MigrationPhase.HeavyDbOnly, before.DualWriteJobs), (after.JobsRecorded, after.Config.Phase, after.DualWriteJobs));
+        var kept = (await fixture.Cluster.GrainFactory.GetGrain<IJobGrain>(original.JobId).GetStatus())!;
+        Assert.Equal((original.Result.RunDirectory, original.FinishedAt, (ConsistencyReport?)null), (kept.Result!.RunDirectory, kept.FinishedAt, kept.Consistency));
+        Assert.NotEqual(original.Result.RunDirectory, run.Result!.RunDirectory);
+        await Controller.SetValidation(true, false, "test", "reset");
     }
 
     [SkippableTheory]

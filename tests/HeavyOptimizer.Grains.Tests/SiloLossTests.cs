@@ -31,7 +31,8 @@ public sealed class SiloLossTests() : OwnCluster<SiloLossTests.Silo>(2, Root)
         var job = Cluster.Client.GetGrain<IJobGrain>("survivor");
         await job.Submit(new JobSpec { InputPath = input, PortfolioSize = 10, Seed = 3, TimeLimitSeconds = 4, Algorithms = "sa" });
 
-        var running = await Until(() => job.GetStatus(), s => s?.State == JobState.Running);
+        // Killed in its polish (the second half of a time-limited search), where a stopped search once passed for a finished one.
+        var running = await Until(() => job.GetStatus(), s => s is { State: JobState.Running, Progress.Algorithm: "LS" });
         var doomed = Cluster.Silos.Single(s => s.SiloAddress.ToString() == running!.Silo);
         await Cluster.KillSiloAsync(doomed);
 

@@ -26,8 +26,12 @@ internal static class OptimizeCommand
         command.Options.Add(json);
         var backends = new BackendOptions();
         backends.AddTo(command);
-        command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
+        command.SetAction((parse, outer) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
+            // Ctrl+C and SIGTERM stop the search (the parser leaves them to the process's default, which kills it):
+            // the command says so and exits 130, writing nothing.
+            using var signals = new ConsoleSignals(outer);
+            var cancellation = signals.Token;
             var request = JobRequests.ToRequest(search.Read(parse, parse.GetValue(input)!)) with { Parallelism = parse.GetValue(threads) };
             var asJson = parse.GetValue(json);
             var clock = Stopwatch.StartNew();

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -6,9 +7,9 @@ using System.Text;
 namespace HeavyOptimizer.Core.Data;
 
 /// <summary>
-/// Reads a strategy CSV (SPEC section 1) in one streaming pass over its bytes: no allocation per cell,
-/// values land row-major in one growing buffer and are transposed to column-major at the end, and the
-/// content fingerprint is hashed on the way.
+/// Reads a strategy CSV (SPEC section 1) in one streaming pass over its bytes (8 MiB at a time, the rows of each
+/// chunk parsed in parallel): no allocation per cell, values land row-major in one growing buffer and are transposed
+/// to column-major at the end, and the content fingerprint is hashed on the way.
 /// </summary>
 public static class CsvDatasetReader
 {
@@ -23,7 +24,7 @@ public static class CsvDatasetReader
         "Market_regime_transition_threshold", "capital", "portfolio_drawdown",
     };
 
-    private const int ChunkSize = 1 << 20;
+    private const int ChunkSize = 1 << 23;
 
     /// <summary>Reads <paramref name="path"/>; throws <see cref="DatasetException"/> naming file, row and column on bad input.</summary>
     public static Dataset Read(string path)
@@ -98,8 +99,14 @@ public static class CsvDatasetReader
         private long _emptyCells;
         private readonly List<string> _warnings = [];
 
+        /// <summary>
+        /// Consumes the complete lines of <paramref name="data"/> (all of it when <paramref name="final"/>) and returns
+        /// how many bytes it used. The header is read first; the data rows of the chunk are parsed in parallel (a wide
+        /// file's rows are a megabyte each), and their errors and warnings taken in line order afterwards.
+        /// </summary>
         public int ConsumeLines(ReadOnlySpan<byte> data, bool final)
         {
+            var rows = new List<(int Start, int Length, long Line)>();
             var start = 0;
             while (start < data.Length)
             {
@@ -108,42 +115,87 @@ public static class CsvDatasetReader
                 {
                     if (!final)
                     {
-                        return start;
+                        break;
                     }
 
                     end = data.Length - start;
                 }
 
-                var line = data.Slice(start, end);
-                if (line.Length > 0 && line[^1] == (byte)'\r')
+                var (from, length) = (start, end);
+                if (length > 0 && data[from + length - 1] == (byte)'\r')
                 {
-                    line = line[..^1];
+                    length--;
                 }
 
                 _line++;
-                if (_line == 1 && line.StartsWith("\uFEFF"u8))
+                if (_line == 1 && data.Slice(from, length).StartsWith("\uFEFF"u8))
                 {
-                    line = line[3..];
+                    (from, length) = (from + 3, length - 3);
                 }
 
-                ConsumeLine(line);
+                if (_header.Length == 0)
+                {
+                    ReadHeader(data.Slice(from, length));
+                }
+                else if (!data.Slice(from, length).Trim((byte)' ').IsEmpty)
+                {
+                    rows.Add((from, length, _line));
+                }
+
                 start += end + 1;
             }
 
-            return data.Length;
+            ReadRows(data, rows);
+            return Math.Min(start, data.Length);
         }
 
-        private void ConsumeLine(ReadOnlySpan<byte> line)
+        private unsafe void ReadRows(ReadOnlySpan<byte> data, List<(int Start, int Length, long Line)> lines)
         {
-            if (_header.Length == 0)
+            if (lines.Count == 0)
             {
-                ReadHeader(line);
+                return;
             }
-            else if (!line.Trim((byte)' ').IsEmpty)
+
+            while ((long)(_rows + lines.Count) * _strategies > _rowMajor.Length)
             {
-                ReadRow(line);
+                Array.Resize(ref _rowMajor, checked(_rowMajor.Length * 2));
+            }
+
+            var results = new RowResult[lines.Count];
+            fixed (byte* pointer = data)
+            {
+                var (address, length, first) = ((nint)pointer, data.Length, _rows);
+                Parallel.For(0, lines.Count, i =>
+                {
+                    var all = new ReadOnlySpan<byte>((byte*)address, length);
+                    var (from, count, line) = lines[i];
+                    results[i] = ReadRow(all.Slice(from, count), line, _rowMajor.AsSpan((first + i) * _strategies, _strategies));
+                });
+            }
+
+            foreach (var (result, (_, _, line)) in results.Zip(lines))
+            {
+                if (result.Error is { } error)
+                {
+                    throw error;
+                }
+
+                foreach (var column in result.EmptyColumns)
+                {
+                    if (_emptyCells++ < 20)
+                    {
+                        _warnings.Add($"{file}, row {line}, column '{_header[column]}': empty cell read as 0");
+                    }
+                }
+
+                _emptyCells += result.MoreEmpty;
+                _rawDates.Add((result.Date!, line));
+                _rows++;
             }
         }
+
+        /// <summary>One parsed row: its date, the columns of its first empty cells and how many more there were, or its error.</summary>
+        private readonly record struct RowResult(string? Date, List<int> EmptyColumns, long MoreEmpty, DatasetException? Error);
 
         private void ReadHeader(ReadOnlySpan<byte> line)
         {
@@ -203,65 +255,68 @@ public static class CsvDatasetReader
             _rowMajor = new double[_strategies * 128];
         }
 
-        private void ReadRow(ReadOnlySpan<byte> line)
+        private RowResult ReadRow(ReadOnlySpan<byte> text, long line, Span<double> row)
         {
-            if ((long)(_rows + 1) * _strategies > _rowMajor.Length)
-            {
-                Array.Resize(ref _rowMajor, checked(_rowMajor.Length * 2));
-            }
-
-            var row = _rowMajor.AsSpan(_rows * _strategies, _strategies);
-            var cursor = new FieldCursor(line);
+            var empty = new List<int>();
+            long more = 0;
+            string? date = null;
+            var cursor = new FieldCursor(text);
             var column = 0;
             while (cursor.Next(out var field))
             {
                 if (column >= _header.Length)
                 {
-                    throw new DatasetException(file, $"ragged row: more than the header's {_header.Length} fields", _line);
+                    return Failed(new DatasetException(file, $"ragged row: more than the header's {_header.Length} fields", line));
                 }
 
                 var strategy = _strategyIndex[column];
                 if (strategy >= 0)
                 {
-                    row[strategy] = ParseCell(field.Unquoted(), column);
+                    var cell = field.Unquoted().Trim((byte)' ');
+                    if (cell.IsEmpty)
+                    {
+                        row[strategy] = 0;
+                        if (empty.Count < 20)
+                        {
+                            empty.Add(column);
+                        }
+                        else
+                        {
+                            more++;
+                        }
+                    }
+                    else if (Number(cell, out var value) && double.IsFinite(value))
+                    {
+                        row[strategy] = value;
+                    }
+                    else
+                    {
+                        return Failed(new DatasetException(file, $"'{Encoding.UTF8.GetString(cell)}' is not a finite number", line, _header[column]));
+                    }
                 }
                 else if (column == _dateColumn)
                 {
-                    _rawDates.Add((Encoding.UTF8.GetString(field.Unquoted().Trim((byte)' ')), _line));
+                    date = Encoding.UTF8.GetString(field.Unquoted().Trim((byte)' '));
                 }
 
                 column++;
             }
 
-            if (column != _header.Length)
-            {
-                throw new DatasetException(file, $"ragged row: {column} fields where the header has {_header.Length}", _line);
-            }
+            return column != _header.Length
+                ? Failed(new DatasetException(file, $"ragged row: {column} fields where the header has {_header.Length}", line))
+                : new RowResult(date, empty, more, null);
 
-            _rows++;
+            static RowResult Failed(DatasetException error) => new(null, [], 0, error);
         }
 
-        private double ParseCell(ReadOnlySpan<byte> cell, int column)
-        {
-            cell = cell.Trim((byte)' ');
-            if (cell.IsEmpty)
-            {
-                if (_emptyCells++ < 20)
-                {
-                    _warnings.Add($"{file}, row {_line}, column '{_header[column]}': empty cell read as 0");
-                }
-
-                return 0;
-            }
-
-            if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
-            {
-                var text = Encoding.UTF8.GetString(cell);
-                throw new DatasetException(file, $"'{text}' is not a finite number", _line, _header[column]);
-            }
-
-            return value;
-        }
+        /// <summary>
+        /// A cell's number: <see cref="Utf8Parser"/> first (twice as fast on the 17-digit values P&amp;L files hold, and
+        /// the same correctly rounded result), <see cref="double.TryParse(ReadOnlySpan{byte}, NumberStyles, IFormatProvider, out double)"/>
+        /// for anything it does not take whole, so the forms accepted are exactly double.TryParse's.
+        /// </summary>
+        private static bool Number(ReadOnlySpan<byte> cell, out double value) =>
+            Utf8Parser.TryParse(cell, out value, out var used) && used == cell.Length
+            || double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
 
         public Dataset Finish(string fingerprint)
         {

@@ -33,8 +33,9 @@ public static class Optimizer
         var model = new FitnessModel(matrix, request.Fitness);
         var searchClock = Stopwatch.StartNew();
         var runs = Search(model, request with { TimeLimit = request.TimeLimit * (1 - request.PolishTimeShare) }, progress, cancellation);
-        cancellation.ThrowIfCancellationRequested();
         var polish = Polish(model, request, runs, request.TimeLimit - searchClock.Elapsed, progress, cancellation);
+        // A search stops early when cancelled; a result it cut short must never pass for a finished one.
+        cancellation.ThrowIfCancellationRequested();
         var warnings = dataset.Warnings.Concat(runs.Where(r => !r.Succeeded).Select(r => $"{r.Algorithm} size {r.Size} failed: {r.Error}")).ToList();
         var best = Winner(runs) ?? throw new InvalidOperationException(
             "every algorithm failed: " + string.Join("; ", runs.Select(r => $"{r.Algorithm}: {r.Error}")));

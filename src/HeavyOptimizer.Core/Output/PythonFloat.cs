@@ -26,8 +26,17 @@ public static class PythonFloat
             return double.IsNegative(value) ? "-0.0" : "0.0";
         }
 
-        // "E16" gives 17 significant digits; "R" gives the shortest that round-trip. Take R's digits.
+        // "R" gives the shortest digits that round-trip. Where it writes a plain decimal in repr's plain range (most
+        // values), repr is that text with ".0" on a whole number; otherwise the digits are laid out as repr does.
         var shortest = value.ToString("R", CultureInfo.InvariantCulture);
+        return Math.Abs(value) is >= 1e-4 and < 1e16 && !shortest.Contains('E', StringComparison.Ordinal)
+            ? shortest.Contains('.', StringComparison.Ordinal) ? shortest : shortest + ".0"
+            : Laid(shortest);
+    }
+
+    /// <summary>repr's text from "R"'s shortest round-trip text of a finite non-zero value, in any of its layouts.</summary>
+    internal static string Laid(string shortest)
+    {
         var negative = shortest[0] == '-';
         var body = negative ? shortest[1..] : shortest;
         var exponentAt = body.IndexOfAny(['E', 'e']);

@@ -105,12 +105,15 @@ public static class RunWriter
             files.Add(name);
         }
 
-        Text("strategy_metrics.csv", StrategyMetricsCsv(result));
-        Text($"{bestName}.txt", BestPortfolio(result));
+        // The big metrics file and the two charts are made at once: on a 100,000-strategy run they are most of the writing.
         var title = $"Best Portfolio Size {size} ({result.Best.Algorithm}, fitness {result.Best.Fitness:F4})";
-        Charts.Equity(Path.Combine(dir, $"equity_curves_{bestName}.png"), result.Matrix.Dates, result.BestSeries, title);
+        Parallel.Invoke(
+            () => File.WriteAllText(Path.Combine(dir, "strategy_metrics.csv"), StrategyMetricsCsv(result), Utf8),
+            () => Charts.Equity(Path.Combine(dir, $"equity_curves_{bestName}.png"), result.Matrix.Dates, result.BestSeries, title),
+            () => Charts.Drawdown(Path.Combine(dir, $"drawdowns_{bestName}.png"), result.Matrix.Dates, result.BestSeries, title));
+        files.Add("strategy_metrics.csv");
+        Text($"{bestName}.txt", BestPortfolio(result));
         files.Add($"equity_curves_{bestName}.png");
-        Charts.Drawdown(Path.Combine(dir, $"drawdowns_{bestName}.png"), result.Matrix.Dates, result.BestSeries, title);
         files.Add($"drawdowns_{bestName}.png");
         Text("error_log.txt", string.Concat(result.Warnings.Select(w => w + "\n")));
         if (result.Request.Ulta)
@@ -142,20 +145,26 @@ public static class RunWriter
     {
         ArgumentNullException.ThrowIfNull(names);
         ArgumentNullException.ThrowIfNull(metrics);
-        var csv = new StringBuilder(names.Count * 96);
-        csv.Append(",ROI,Max Drawdown,Win Percentage,Profit Factor,Expectancy\n");
-        for (var i = 0; i < names.Count; i++)
+        // Formatted in blocks in parallel (shortest round-trip formatting of five numbers a row is the cost), joined in order.
+        const int Block = 4096;
+        var blocks = new string[(names.Count + Block - 1) / Block];
+        Parallel.For(0, blocks.Length, b =>
         {
-            var m = metrics[i];
-            csv.Append(CsvField(names[i])).Append(',')
-                .Append(PythonFloat.Format(m.Roi)).Append(',')
-                .Append(PythonFloat.Format(m.MaxDrawdown)).Append(',')
-                .Append(PythonFloat.Format(m.WinPercentage)).Append(',')
-                .Append(PythonFloat.Format(m.ProfitFactor)).Append(',')
-                .Append(PythonFloat.Format(m.Expectancy)).Append('\n');
-        }
+            var csv = new StringBuilder(Block * 96);
+            for (var i = b * Block; i < Math.Min(names.Count, (b + 1) * Block); i++)
+            {
+                var m = metrics[i];
+                csv.Append(CsvField(names[i])).Append(',')
+                    .Append(PythonFloat.Format(m.Roi)).Append(',')
+                    .Append(PythonFloat.Format(m.MaxDrawdown)).Append(',')
+                    .Append(PythonFloat.Format(m.WinPercentage)).Append(',')
+                    .Append(PythonFloat.Format(m.ProfitFactor)).Append(',')
+                    .Append(PythonFloat.Format(m.Expectancy)).Append('\n');
+            }
 
-        return csv.ToString();
+            blocks[b] = csv.ToString();
+        });
+        return ",ROI,Max Drawdown,Win Percentage,Profit Factor,Expectancy\n" + string.Concat(blocks);
     }
 
     private static string BestPortfolio(OptimizationResult result)

@@ -32,6 +32,15 @@ public static class HeavyOptimizerSiloExtensions
             builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<JobSlots>());
         }
 
+        if (!builder.Services.Any(s => s.ServiceType == typeof(HeavyOptimizer.Grains.Observability.Alerts)))
+        {
+            builder.Services.AddSingleton<HeavyOptimizer.Grains.Observability.Alerts>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<HeavyOptimizer.Grains.Observability.Alerts>());
+            builder.Services.AddOptions<HeavyOptimizer.Grains.Observability.AlertOptions>().ValidateOnStart();
+            builder.Services.AddSingleton<IValidateOptions<HeavyOptimizer.Grains.Observability.AlertOptions>>(
+                new ProblemsValidation<HeavyOptimizer.Grains.Observability.AlertOptions>("Alerts", o => o.Problems()));
+        }
+
         var slotOptions = builder.Services.AddOptions<JobSlotOptions>().ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobSlotOptions>>(new ProblemsValidation<JobSlotOptions>("Slots", o => o.Problems())));
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MigrationPolicyOptions>>(new ProblemsValidation<MigrationPolicyOptions>("Migration", o => o.Problems())));

@@ -147,7 +147,15 @@ public sealed partial class JobGrain(
         if (route is null)
         {
             var controller = GrainFactory.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
-            if (status.Spec.BackendOverride is { } only)
+            if (status.Spec.ShadowOf is not null)
+            {
+                // Backfill: both backends, the candidate mirrored and compared, whatever the phase.
+                var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterCalls.DefaultWindow);
+                var candidate = status.Spec.BackendOverride ?? Migration.MigrationPolicy.Parquet;
+                var primary = candidate == Migration.MigrationPolicy.Parquet ? Migration.MigrationPolicy.HeavyDb : Migration.MigrationPolicy.Parquet;
+                route = new Route(primary, candidate, config.Version, true, config.Phase, config.TrafficPercentParquet, config.StrictValidation, config.GpuEnabled, config.LogBackendPerformance);
+            }
+            else if (status.Spec.BackendOverride is { } only)
             {
                 var config = await ClusterCalls.RetryAsync(controller.GetConfig, ClusterCalls.DefaultWindow);
                 route = new Route(only, null, config.Version, false, config.Phase, config.TrafficPercentParquet, false, config.GpuEnabled, config.LogBackendPerformance);
@@ -308,10 +316,19 @@ public sealed partial class JobGrain(
     /// call fails and the job stays unfinished (its slot retries, or another attempt reruns it): the controller's count
     /// of outcomes never falls behind the jobs finished.
     /// </summary>
-    private Task RecordAsync(JobOutcome outcome)
+    private async Task RecordAsync(JobOutcome outcome)
     {
         var controller = GrainFactory.GetGrain<IMigrationControllerGrain>(IMigrationControllerGrain.SingletonKey);
-        return ClusterCalls.RetryAsync(() => controller.Record(outcome), ClusterCalls.DefaultWindow);
+        if (_status?.Spec.ShadowOf is { } original)
+        {
+            // A backfill comparison is evidence about the candidate, not a live job: it never enters the window. It is
+            // the original job's verdict (validating it again replaces it).
+            await ClusterCalls.RetryAsync(() => controller.RecordBackfill(outcome with { JobId = original }), ClusterCalls.DefaultWindow);
+            return;
+        }
+
+        await ClusterCalls.RetryAsync(() => controller.Record(outcome), ClusterCalls.DefaultWindow);
+        Observability.HoptInstruments.JobFinished(outcome);
     }
 
     /// <summary>

@@ -67,6 +67,11 @@ public static partial class JobRequests
             ValidateId(spec.ReplayOf);
         }
 
+        if (spec.ShadowOf is not null)
+        {
+            ValidateId(spec.ShadowOf);
+        }
+
         if (spec.Algorithms is { } listed && string.IsNullOrWhiteSpace(listed))
         {
             throw new InvalidJobException("algorithms", "no algorithm listed: name some of ga,pso,sa,de,aco,hc,bo,rs, or leave the list out for all eight");

@@ -22,8 +22,14 @@ public sealed partial class MigrationControllerGrain(
     IOptions<MigrationPolicyOptions> options,
     TimeProvider time,
     ILogger<MigrationControllerGrain> logger,
-    Security.ClusterSecurity? security = null) : Grain, IMigrationControllerGrain
+    Observability.Alerts? alerts = null,
+    Security.ClusterSecurity? security = null) : Grain, IMigrationControllerGrain, IRemindable
 {
+    /// <summary>The reminder that keeps a rollout's analysis going (and the controller active) across restarts.</summary>
+    public const string RolloutReminder = "rollout";
+
+    private readonly Observability.FailureBurst _burst = new();
+
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     private MigrationControllerState _state = new();
@@ -63,7 +69,25 @@ public sealed partial class MigrationControllerGrain(
     public Task<Route> RouteFor(string jobId) => Task.FromResult(Current.RouteFor(jobId));
 
     /// <inheritdoc />
-    public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why) => Change(who, (p, w) => p.SetPhase(phase, force, w, why));
+    public Task<AuditEntry> SetPhase(MigrationPhase phase, bool force, string who, string why, bool countBackfill = false) =>
+        Change(who, (p, w) => p.SetPhase(phase, force, w, why, countBackfill));
+
+    /// <inheritdoc />
+    public async Task RecordBackfill(JobOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        string? verdict = null;
+        await ChangeAsync("controller", p =>
+        {
+            verdict = p.RecordBackfill(outcome);
+            return null;
+        }, trusted: true);
+        if (verdict == BackfillSummary.Mismatch)
+        {
+            alerts?.Raise("backfill_mismatch", Observability.AlertSeverity.P3, $"backfill validation found job {outcome.JobId} different on {outcome.Route?.Secondary ?? "the candidate"}: cut_over is refused until it validates clean",
+                new Dictionary<string, string> { ["job"] = outcome.JobId, ["mismatched"] = $"{_state.Backfill.Mismatched}", ["validated"] = $"{_state.Backfill.Verdicts.Count}" });
+        }
+    }
 
     /// <inheritdoc />
     public async Task<ImportOutcome> ImportIni(string ini, bool force, bool allowUnknown, string who, string why)
@@ -107,6 +131,27 @@ public sealed partial class MigrationControllerGrain(
     public Task<AuditEntry> EmergencyRollback(string who, string why) => Change(who, (p, w) => p.EmergencyRollback(w, why));
 
     /// <inheritdoc />
+    public Task<AuditEntry> StartRollout(RolloutPlan plan, string who, string why) => Change(who, (p, w) => p.StartRollout(plan, w, why));
+
+    /// <inheritdoc />
+    public Task<AuditEntry> PauseRollout(string who, string why) => Change(who, (p, w) => p.PauseRollout(w, why));
+
+    /// <inheritdoc />
+    public Task<AuditEntry> ResumeRollout(string who, string why) => Change(who, (p, w) => p.ResumeRollout(w, why));
+
+    /// <inheritdoc />
+    public Task<AuditEntry> AbortRollout(string who, string why) => Change(who, (p, w) => p.AbortRollout(w, why));
+
+    /// <inheritdoc />
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == RolloutReminder)
+        {
+            await ChangeAsync("controller", p => p.AdvanceRollout(), trusted: true);
+        }
+    }
+
+    /// <inheritdoc />
     public Task AuditRefusal(string who, string what, string why) => ChangeAsync(who, p => p.Refused(who, what, why), trusted: true);
 
     /// <inheritdoc />
@@ -115,6 +160,11 @@ public sealed partial class MigrationControllerGrain(
         ArgumentNullException.ThrowIfNull(outcome);
         AuditEntry? rollback = null;
         await ChangeAsync("controller", p => rollback = p.Record(outcome), trusted: true, outcome: outcome);
+        if (outcome.BackendFailure)
+        {
+            AlertOnBurst(outcome);
+        }
+
         return rollback;
     }
 
@@ -144,13 +194,15 @@ public sealed partial class MigrationControllerGrain(
     {
         var next = _state.Clone();
         AuditEntry? entry;
+        var policy = new MigrationPolicy(next, options.Value, time) { Note = trusted ? null : note };
         try
         {
-            entry = change(new MigrationPolicy(next, options.Value, time) { Note = trusted ? null : note });
+            entry = change(policy);
         }
         catch (Exception e) when (e is MigrationGuardException or FormatException or ArgumentException)
         {
             LogRefused(who, Core.Messages.OneLine(e.Message));
+            AlertOnGuard(policy, who);
             throw;
         }
 
@@ -169,22 +221,89 @@ public sealed partial class MigrationControllerGrain(
             return null;
         }
 
+        var audited = next.NewAudit.ToList();
         next.NewAudit.Clear();
+        var rolloutBefore = _state.Rollout;
         _state = next;
-        if (entry is not null)
+        foreach (var made in audited)
         {
-            if (entry.Who == "controller")
+            if (made.Action.StartsWith(MigrationPolicy.AutomaticRollback, StringComparison.Ordinal))
             {
-                LogAutomaticRollback(entry.Sequence, entry.Why, MigrationLog.Diff(entry.Before, entry.After), MigrationLog.Describe(entry.After));
+                LogAutomaticRollback(made.Sequence, made.Why, MigrationLog.Diff(made.Before, made.After), MigrationLog.Describe(made.After));
+                alerts?.Raise("automatic_rollback", outcome?.ConsistencyPassed == false || outcome?.ResultVariance is not null ? Observability.AlertSeverity.P3 : Observability.AlertSeverity.P2,
+                    $"automatic rollback to {MigrationPhases.Name(made.After.Phase)}: {made.Why}", Figures(made));
             }
             else
             {
-                LogChange(entry.Sequence, entry.Action, entry.Note is null ? entry.Who : $"{entry.Who} [{entry.Note}]", entry.Why, MigrationLog.Diff(entry.Before, entry.After), MigrationLog.Describe(entry.After));
+                LogChange(made.Sequence, made.Action, made.Note is null ? made.Who : $"{made.Who} [{made.Note}]", made.Why, MigrationLog.Diff(made.Before, made.After), MigrationLog.Describe(made.After));
             }
         }
 
+        if (rolloutBefore is { Active: true } && _state.Rollout is { Stage: RolloutStage.Aborted } aborted)
+        {
+            alerts?.Raise("rollout_aborted", Observability.AlertSeverity.P4, $"rollout aborted at {aborted.Traffic} %: {aborted.Analysis}",
+                new Dictionary<string, string> { ["step"] = $"{aborted.Step + 1}", ["steps"] = string.Join(',', aborted.Plan.Steps), ["traffic"] = $"{_state.Config.TrafficPercentParquet}" });
+        }
+
+        AlertOnGuard(policy, who);
+        await KeepRolloutReminderAsync(rolloutBefore);
         return entry;
     }
+
+    /// <summary>Registers the rollout reminder while a rollout is active, and drops it once it is not.</summary>
+    private async Task KeepRolloutReminderAsync(Rollout? before)
+    {
+        var active = _state.Rollout is { Active: true };
+        if (active == before is { Active: true })
+        {
+            return;
+        }
+
+        try
+        {
+            if (active)
+            {
+                await this.RegisterOrUpdateReminder(RolloutReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            }
+            else if (await this.GetReminder(RolloutReminder) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The rollout goes on with job outcomes; only the periodic re-analysis is missing until the next change.
+            LogReminderFailed(Core.Messages.OneLine(e.Message));
+        }
+    }
+
+    /// <summary>A phase move a guard refused (asked for, or the rollout's own) is alerted; a mistyped command is not.</summary>
+    private void AlertOnGuard(MigrationPolicy policy, string who)
+    {
+        if (policy.GuardRefusal is { } refusal)
+        {
+            alerts?.Raise("guard_refused", Observability.AlertSeverity.P4, $"phase move refused, asked by {who}: {Core.Messages.OneLine(refusal)}",
+                new Dictionary<string, string> { ["phase"] = MigrationPhases.Name(_state.Config.Phase), ["traffic"] = $"{_state.Config.TrafficPercentParquet}" });
+        }
+    }
+
+    /// <summary>A burst of backend failures (<see cref="Observability.FailureBurst"/>) is alerted once per window.</summary>
+    private void AlertOnBurst(JobOutcome outcome)
+    {
+        if (_burst.Add(time.GetUtcNow()) is { } count)
+        {
+            alerts?.Raise("failure_burst", Observability.AlertSeverity.P2,
+                $"{count} backend failures in the last {Observability.FailureBurst.Window.TotalSeconds:0} s, the latest job {outcome.JobId} on {outcome.Backend}",
+                new Dictionary<string, string> { ["failures"] = $"{count}", ["backend"] = outcome.Backend, ["job"] = outcome.JobId });
+        }
+    }
+
+    private static Dictionary<string, string> Figures(AuditEntry entry) => new()
+    {
+        ["sequence"] = $"{entry.Sequence}",
+        ["before"] = MigrationLog.Describe(entry.Before),
+        ["after"] = MigrationLog.Describe(entry.After),
+    };
 
     private static string Serialize(MigrationControllerState state) => JsonSerializer.Serialize(state, Json);
 
@@ -193,6 +312,9 @@ public sealed partial class MigrationControllerGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Migration change refused, asked by {Who}: {Reason}")]
     private partial void LogRefused(string who, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The rollout reminder could not be kept: {Reason}")]
+    private partial void LogReminderFailed(string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Migration change #{Sequence} automatic rollback by the controller, trigger: {Trigger}: {Changes}. Now: {Settings}")]
     private partial void LogAutomaticRollback(long sequence, string trigger, string changes, string settings);

@@ -44,6 +44,12 @@ public sealed class MigrationControllerState
     /// <summary>How each checkpoint was taken ("#12, 2026-12-01 10:00:00Z by alice"), for the refusal to overwrite it.</summary>
     [Id(12)] public Dictionary<string, string> CheckpointTaken { get; set; } = [];
 
+    /// <summary>Backfill verdicts since the last rollback, one per original job (the latest <see cref="MigrationPolicy.BackfillJobsKept"/>).</summary>
+    public BackfillSummary Backfill { get; set; } = BackfillSummary.Empty;
+
+    /// <summary>The automatic rollout, running or the last one (stored with the settings, so it survives restarts).</summary>
+    public Rollout? Rollout { get; set; }
+
     /// <summary>The job outcomes since the last phase change (oldest first), bounded; rebuilt from the outcome table.</summary>
     [JsonIgnore] public List<JobOutcome> Window { get; set; } = [];
 
@@ -73,6 +79,8 @@ public sealed class MigrationControllerState
         WindowStartedAt = WindowStartedAt,
         WindowFromRecord = WindowFromRecord,
         CheckpointTaken = new Dictionary<string, string>(CheckpointTaken),
+        Rollout = Rollout,
+        Backfill = Backfill,
         Window = [.. Window],
         CleanJobsThisVersion = CleanJobsThisVersion,
         TroubleThisVersion = TroubleThisVersion,
@@ -83,6 +91,6 @@ public sealed class MigrationControllerState
     /// <summary>True when the stored part differs from <paramref name="other"/>'s (so a change must be written).</summary>
     public bool StoredPartDiffers(MigrationControllerState other) =>
         NewAudit.Count > 0 || Config != other.Config || LastKnownGood != other.LastKnownGood || WindowSince != other.WindowSince
-        || WindowStartedAt != other.WindowStartedAt || WindowFromRecord != other.WindowFromRecord || RecordedBefore != other.RecordedBefore
+        || WindowStartedAt != other.WindowStartedAt || Rollout != other.Rollout || Backfill != other.Backfill || WindowFromRecord != other.WindowFromRecord || RecordedBefore != other.RecordedBefore
         || !Checkpoints.SequenceEqual(other.Checkpoints) || !CheckpointTaken.SequenceEqual(other.CheckpointTaken);
 }

@@ -21,6 +21,9 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
     /// <summary>Backend names.</summary>
     public const string Parquet = "parquet";
 
+    /// <summary>The audit action of a rollback the controller made by itself.</summary>
+    public const string AutomaticRollback = "automatic rollback";
+
     /// <summary>The name <see cref="RollbackTo"/> takes for the last-known-good settings.</summary>
     public const string LastKnownGood = "last-known-good";
 
@@ -61,8 +64,55 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         (int)(BitConverter.ToUInt32(SHA256.HashData(Encoding.UTF8.GetBytes(jobId)), 0) % 100);
 
     /// <summary>Moves to <paramref name="phase"/> with the settings the runbook pairs with it (<see cref="PhaseMachine.Enter"/>).</summary>
-    public AuditEntry SetPhase(MigrationPhase phase, bool force, string who, string why) =>
-        Apply(PhaseMachine.Enter(State.Config, phase), force, $"phase {Name(phase)}", who, why);
+    public AuditEntry SetPhase(MigrationPhase phase, bool force, string who, string why, bool countBackfill = false) =>
+        CountingBackfill(countBackfill, () => Apply(PhaseMachine.Enter(State.Config, phase), force,
+            countBackfill && phase == MigrationPhase.CutOver && State.Config.Phase == MigrationPhase.DualWrite
+                ? $"phase {Name(phase)} (counting {State.Backfill.Matched} clean backfill comparisons)" : $"phase {Name(phase)}", who, why));
+
+    /// <summary>Original jobs whose backfill verdicts are kept at most; the oldest verdicts go first.</summary>
+    public const int BackfillJobsKept = 1_000;
+
+    /// <summary>
+    /// Records a shadow run's outcome as the backfill verdict of its original job (<see cref="JobOutcome.JobId"/>),
+    /// replacing an earlier one of that job: it never enters the window, the automatic rollback or last-known-good.
+    /// Returns the verdict recorded.
+    /// </summary>
+    public string RecordBackfill(JobOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var originalJob = outcome.JobId;
+        var verdict = !outcome.Succeeded ? BackfillSummary.Failed : outcome.ConsistencyPassed == true ? BackfillSummary.Match : BackfillSummary.Mismatch;
+        var kept = State.Backfill.Verdicts.Where(v => v.Key != originalJob).TakeLast(BackfillJobsKept - 1);
+        State.Backfill = new BackfillSummary(new Dictionary<string, string>(kept.Append(KeyValuePair.Create(originalJob, verdict))));
+        return verdict;
+    }
+
+    private bool _countBackfill;
+
+    /// <summary>Why the last change was refused by a phase guard (the controller alerts on these), or null.</summary>
+    public string? GuardRefusal { get; private set; }
+
+    private MigrationGuardException GuardRefused(string message)
+    {
+        GuardRefusal = message;
+        return new MigrationGuardException(message);
+    }
+
+    private AuditEntry CountingBackfill(bool count, Func<AuditEntry> change) => With(on => _countBackfill = on, count, change);
+
+    /// <summary>Runs <paramref name="change"/> with a flag of this change set to <paramref name="value"/>, cleared after.</summary>
+    private static AuditEntry With(Action<bool> flag, bool value, Func<AuditEntry> change)
+    {
+        flag(value);
+        try
+        {
+            return change();
+        }
+        finally
+        {
+            flag(false);
+        }
+    }
 
     /// <summary>
     /// Applies an ini file in the operators' shape as one target state (<see cref="MigrationIni.Target"/>): all of it
@@ -217,9 +267,13 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         }
 
         var trigger = Trigger(outcome);
-        return trigger is null || State.Config is { Phase: MigrationPhase.HeavyDbOnly, DualWrite: false }
-            ? null
-            : Apply(PhaseMachine.Enter(State.Config, MigrationPhase.HeavyDbOnly), false, "automatic rollback", "controller", trigger);
+        if (trigger is null || State.Config is { Phase: MigrationPhase.HeavyDbOnly, DualWrite: false })
+        {
+            AdvanceRollout();
+            return null;
+        }
+
+        return Apply(PhaseMachine.Enter(State.Config, MigrationPhase.HeavyDbOnly), false, AutomaticRollback, "controller", trigger);
     }
 
     /// <summary>
@@ -285,7 +339,7 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         var compared = State.Window.Where(o => o.ConsistencyPassed is not null).ToList();
         var clean = compared.Count(o => o.ConsistencyPassed == true);
         return new MigrationStatus(State.Config, backends, compared.Count, clean, compared.Count == 0 ? null : (double)clean / compared.Count,
-            recentAudit, State.Checkpoints.Keys.Order().ToList(), State.JobsRecorded, NextPhase(), State.WindowStartedAt);
+            recentAudit, State.Checkpoints.Keys.Order().ToList(), State.JobsRecorded, NextPhase(), State.WindowStartedAt, Rollout: RolloutView(), Backfill: State.Backfill);
     }
 
     /// <summary>
@@ -313,7 +367,7 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         {
             if (!force)
             {
-                throw new MigrationGuardException(move == PhaseMove.Skip
+                throw GuardRefused(move == PhaseMove.Skip
                     ? $"{Name(from)} -> {Name(target.Phase)} skips {string.Join(" and ", Enumerable.Range((int)from + 1, target.Phase - from - 1).Select(p => Name((MigrationPhase)p)))}: move one phase at a time, or use --force (audited as forced)"
                     : $"{GuardFailure(target.Phase)}; use --force to override (audited as forced)");
             }
@@ -325,6 +379,7 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         var after = target with { Version = before.Version + 1 };
         var entry = Append(forced ? $"{action} (forced)" : action, who, why, before, after);
         State.Config = after;
+        StopRolloutFor(entry);
         State.CleanJobsThisVersion = 0;
         State.TroubleThisVersion = false;
         if (after.Phase != before.Phase)
@@ -333,6 +388,9 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
             State.WindowSince = after.Version;
             State.WindowStartedAt = entry.At;
             State.WindowFromRecord = State.JobsRecorded;
+            // Backfill verdicts are about the candidate's data path, whatever the phase: kept going forward, cleared
+            // by a rollback (whatever was wrong is to be validated afresh).
+            State.Backfill = move == PhaseMove.Backward ? BackfillSummary.Empty : State.Backfill;
         }
 
         return entry;
@@ -345,8 +403,17 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
         {
             case MigrationPhase.CutOver:
                 var clean = CleanDualWriteJobs();
-                return clean < options.CleanDualWriteJobsForCutOver
+                var backfill = State.Backfill;
+                if (backfill.Mismatched > 0 || _countBackfill && backfill.FailedRuns > 0)
+                {
+                    // A known difference blocks the move whether or not the backfill is counted.
+                    return $"cut_over needs every backfill comparison clean (hopt validate): {backfill.Mismatched} mismatched and {backfill.FailedRuns} failed of {backfill.Verdicts.Count} job(s) validated; validate them again once fixed";
+                }
+
+                var counted = clean + (_countBackfill ? backfill.Matched : 0);
+                return counted < options.CleanDualWriteJobsForCutOver
                     ? $"cut_over needs at least {options.CleanDualWriteJobsForCutOver} clean dual-write jobs since dual_write began, there are {clean}"
+                      + (_countBackfill ? $" and {backfill.Matched} clean backfill comparisons" : backfill.Matched > 0 ? $" (and {backfill.Matched} clean backfill comparisons, counted with --count-backfill)" : string.Empty)
                     : null;
             case MigrationPhase.ParquetOnly:
                 var problems = new List<string>();

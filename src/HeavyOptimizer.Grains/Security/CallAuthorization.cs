@@ -124,7 +124,7 @@ public sealed partial class CallAuthorization(ClusterSecurity security, IGrainFa
             {
                 nameof(IMigrationControllerGrain.GetConfig) or nameof(IMigrationControllerGrain.RouteFor) or nameof(IMigrationControllerGrain.GetStatus)
                     or nameof(IMigrationControllerGrain.GetAudit) => Role.Submitter,
-                nameof(IMigrationControllerGrain.Record) or nameof(IMigrationControllerGrain.AuditRefusal) => Role.Silo,
+                nameof(IMigrationControllerGrain.Record) or nameof(IMigrationControllerGrain.RecordBackfill) or nameof(IMigrationControllerGrain.AuditRefusal) => Role.Silo,
                 _ => Role.Operator,
             };
         }
@@ -134,7 +134,7 @@ public sealed partial class CallAuthorization(ClusterSecurity security, IGrainFa
             return method switch
             {
                 nameof(IJobGrain.NoteReplay) or nameof(IJobGrain.Begin) or nameof(IJobGrain.Report) or nameof(IJobGrain.Finish) => Role.Silo,
-                nameof(IJobGrain.Submit) or nameof(IJobGrain.Check) when firstArgument is JobSpec { ReplayOf: not null } or JobSpec { BackendOverride: not null } => Role.Operator,
+                nameof(IJobGrain.Submit) or nameof(IJobGrain.Check) when firstArgument is JobSpec { ReplayOf: not null } or JobSpec { BackendOverride: not null } or JobSpec { ShadowOf: not null } => Role.Operator,
                 _ => Role.Submitter,
             };
         }

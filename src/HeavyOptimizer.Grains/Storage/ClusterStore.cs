@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using HeavyOptimizer.Abstractions;
 
 namespace HeavyOptimizer.Grains.Storage;
@@ -85,7 +86,17 @@ public sealed class ClusterStore(DbProviderFactory factory, string connectionStr
     /// behind an advisory lock, as the Orleans schema script does.
     /// </summary>
     public Task EnsureSchemaAsync(CancellationToken cancellation = default) =>
-        ExecuteAsync(factory.GetType().Name.StartsWith("Npgsql", StringComparison.Ordinal) ? "SELECT pg_advisory_xact_lock(4809215564);\n" + Schema : Schema, cancellation);
+        ExecuteAsync(factory.GetType().Name.StartsWith("Npgsql", StringComparison.Ordinal) ? "SELECT pg_advisory_xact_lock(4809215564);\n" + PostgresIndexes(Schema) : Schema, cancellation);
+
+    /// <summary>
+    /// <paramref name="script"/> with each <c>CREATE [UNIQUE] INDEX IF NOT EXISTS</c> made to look the index up first.
+    /// PostgreSQL takes a share lock on the table before it finds that the index exists, and a silo (re)starting
+    /// while the others write would queue every writer behind that lock (CI saw the wait end in a deadlock, and the
+    /// silo exit); looked up first, an existing index costs no lock at all.
+    /// </summary>
+    public static string PostgresIndexes(string script) => Regex.Replace(script,
+        @"CREATE (UNIQUE )?INDEX IF NOT EXISTS (\w+) ON ([^;]+);",
+        "DO $$$$ BEGIN IF to_regclass('$2') IS NULL THEN CREATE $1INDEX $2 ON $3; END IF; END $$$$;");
 
     // ---- jobs ----
 

@@ -182,6 +182,24 @@ public class AlgorithmTests
     }
 
     [Fact]
+    public void Cancellation_during_the_polish_throws_instead_of_returning_the_cut_short_result()
+    {
+        using var cancellation = new CancellationTokenSource();
+        var request = new OptimizationRequest { MinSize = 10, MaxSize = 10, TimeLimit = TimeSpan.FromSeconds(2), PolishTimeShare = 0.5 };
+        var polishing = false;
+
+        Assert.Throws<OperationCanceledException>(() => Optimizer.Run(Random, request, p =>
+        {
+            if (p.Algorithm == "LS")
+            {
+                polishing = true;
+                cancellation.Cancel();
+            }
+        }, cancellation.Token));
+        Assert.True(polishing, "the polish never reported: the cancellation did not land in it");
+    }
+
+    [Fact]
     public void Progress_is_reported_for_every_algorithm()
     {
         var seen = new System.Collections.Concurrent.ConcurrentBag<SearchProgress>();

@@ -88,6 +88,28 @@ public sealed class CsvDatasetReaderTests : IDisposable
         Assert.Contains("'abc'", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Of_several_bad_rows_parsed_together_the_first_is_reported()
+    {
+        var rows = string.Concat(Enumerable.Range(0, 40).Select(i => $"2024-01-{i % 28 + 1:00},{(i is 17 or 31 ? "bad" + i : "1")},2\n"));
+        var e = Fails("Date,A,B\n" + rows);
+        Assert.Equal(19, e.Row);
+        Assert.Contains("'bad17'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Empty_cells_are_listed_in_file_order_the_first_twenty_then_counted()
+    {
+        var rows = string.Concat(Enumerable.Range(0, 30).Select(i => $"2024-01-{i % 28 + 1:00},,\n"));
+        var data = Read("Date,A,B\n" + rows);
+        Assert.Equal(60, data.EmptyCells);
+        Assert.Equal(21, data.Warnings.Count);
+        Assert.Contains("row 2, column 'A'", data.Warnings[0], StringComparison.Ordinal);
+        Assert.Contains("row 2, column 'B'", data.Warnings[1], StringComparison.Ordinal);
+        Assert.Contains("row 11, column 'B'", data.Warnings[19], StringComparison.Ordinal);
+        Assert.Contains("60 empty cells", data.Warnings[20], StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("nan")]
     [InlineData("inf")]

@@ -24,4 +24,21 @@ public class PythonFloatTests
     {
         Assert.Equal(expected, PythonFloat.Format(value));
     }
+
+    [Fact]
+    public void The_plain_decimal_shortcut_agrees_with_the_general_layout_at_every_magnitude()
+    {
+        var random = new Random(7);
+        for (var i = 0; i < 200_000; i++)
+        {
+            var value = (random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-8, 19));
+            value = i % 5 == 0 ? Math.Round(value) : value;
+            if (value == 0)
+            {
+                continue;
+            }
+
+            Assert.Equal(PythonFloat.Laid(value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)), PythonFloat.Format(value));
+        }
+    }
 }

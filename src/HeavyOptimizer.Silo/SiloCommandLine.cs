@@ -1,16 +1,20 @@
 using System.CommandLine;
 using HeavyOptimizer.Backends;
-using HeavyOptimizer.Silo;
 using HeavyOptimizer.Silo.Security;
 using Microsoft.Extensions.Hosting;
 
-namespace HeavyOptimizer.Admin.Commands;
+namespace HeavyOptimizer.Silo;
 
-/// <summary><c>hopt silo</c> runs a silo; <c>hopt db init</c> applies the state database schema.</summary>
-internal static class SiloCommand
+/// <summary>The silo's command line, one definition for <c>hopt silo</c> (which checks it, then runs hopt-silo) and for hopt-silo itself.</summary>
+public static class SiloCommandLine
 {
-    public static Command Create()
+    /// <summary>What a silo is, as its help says.</summary>
+    public const string Description = "Run a silo of the cluster until stopped (Ctrl+C or SIGTERM hands running jobs back)";
+
+    /// <summary><paramref name="command"/> (hopt's <c>silo</c>, or hopt-silo's root command) with the silo's options and the action that runs it.</summary>
+    public static T Configure<T>(T command) where T : Command
     {
+        ArgumentNullException.ThrowIfNull(command);
         var embedded = new Option<bool>("--embedded") { Description = "One machine: localhost clustering, grain state in SQLite under the data directory (the default)" };
         var siloPort = new Option<int>("--silo-port") { Description = "Silo-to-silo port", DefaultValueFactory = _ => 11111 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Client gateway port", DefaultValueFactory = _ => 30000 };
@@ -26,16 +30,18 @@ internal static class SiloCommand
         var address = new Option<string>("--address") { Description = "Address this silo advertises to the others in cluster mode", DefaultValueFactory = _ => "127.0.0.1" };
         var watchdog = new Option<int>("--watchdog") { Description = "Seconds between checks that bring back jobs whose silo died", DefaultValueFactory = _ => 60 };
         var maxJobs = new Option<int?>("--max-jobs") { Description = "Jobs this silo runs at once; the rest wait in the cluster's queue (default from its cores and memory, at most 4)" };
+        var webhook = new Option<string?>("--webhook") { Description = "POST alerts (automatic rollbacks, refused guards, aborted rollouts, failure bursts, backends down) as JSON to this http(s) URL" };
         var share = new Option<string?>("--share") { Description = "Serve the legacy file-drop share at DIR (jobs/queue -> processing -> completed|failed, input/, output/; several silos may serve one)" };
         var inputRoots = new Option<string[]>("--input-root")
         {
             Description = "A folder jobs may read their input from, besides <data-dir>/input (repeatable); every silo of a cluster should name the same",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("silo", "Run a silo of the cluster until stopped (Ctrl+C or SIGTERM hands running jobs back)")
+        foreach (var option in new Option[] { embedded, postgres, postgresFile, certs, insecure, siloPort, gatewayPort, dashboardPort, dashboardAddress, address, dataDir, gpu, heavydb, watchdog, maxJobs, share, webhook, inputRoots })
         {
-            embedded, postgres, postgresFile, certs, insecure, siloPort, gatewayPort, dashboardPort, dashboardAddress, address, dataDir, gpu, heavydb, watchdog, maxJobs, share, inputRoots,
-        };
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
         {
             var connection = parse.GetValue(embedded) ? null : HostSecrets.Postgres(parse.GetValue(postgres), parse.GetValue(postgresFile));
@@ -71,6 +77,7 @@ internal static class SiloCommand
             {
                 MaxJobs = parse.GetValue(maxJobs),
                 Share = parse.GetValue(share),
+                Webhook = parse.GetValue(webhook),
                 Postgres = connection,
                 CertificatesDirectory = parse.GetValue(certs),
                 Insecure = parse.GetValue(insecure),
@@ -90,26 +97,5 @@ internal static class SiloCommand
             return ExitCodes.Success;
         }));
         return command;
-    }
-
-    public static Command Database()
-    {
-        var provider = new Option<string>("--provider") { Description = "sqlite (embedded) or postgres (cluster mode)", DefaultValueFactory = _ => "sqlite" };
-        provider.AcceptOnlyFromAmong(DatabaseSchema.Providers);
-        var connection = new Option<string?>("--connection")
-        {
-            Description = $"Connection string, e.g. \"Data Source=/srv/hopt/cluster.db\"; for PostgreSQL prefer ${HostSecrets.PostgresVariable} or --connection-file",
-        };
-        var connectionFile = new Option<string?>("--connection-file") { Description = "A private file (mode 600) holding the connection string" };
-        var init = new Command("init", "Create or update the cluster's state schema (idempotent)") { provider, connection, connectionFile };
-        init.SetAction((parse, cancellation) => ExitCodes.GuardAsync(Console.Error, async () =>
-        {
-            var target = (parse.GetValue(provider) == "postgres" ? HostSecrets.Postgres(parse.GetValue(connection), parse.GetValue(connectionFile)) : parse.GetValue(connection))
-                         ?? throw new ArgumentException($"db init needs --connection (or for postgres --connection-file or ${HostSecrets.PostgresVariable})");
-            await DatabaseSchema.ApplyAsync(parse.GetValue(provider)!, target, cancellation);
-            Console.WriteLine($"schema applied ({parse.GetValue(provider)})");
-            return ExitCodes.Success;
-        }));
-        return new Command("db", "The cluster's state database") { init };
     }
 }

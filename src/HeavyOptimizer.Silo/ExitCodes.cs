@@ -1,7 +1,7 @@
-namespace HeavyOptimizer.Admin;
+namespace HeavyOptimizer.Silo;
 
-/// <summary>Process exit codes shared by every command.</summary>
-internal static class ExitCodes
+/// <summary>Process exit codes shared by every command of hopt and by hopt-silo, and the one-line errors behind them.</summary>
+public static class ExitCodes
 {
     public const int Success = 0;
     public const int Failure = 1;
