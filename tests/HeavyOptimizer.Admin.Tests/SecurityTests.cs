@@ -156,6 +156,7 @@ public sealed class SecurityTests : IDisposable
         // the silo's certificate is warned about.
         var siloPortOnly = Run("status", "--cluster", $"127.0.0.1:{silo[Array.IndexOf(silo, "--silo-port") + 1]}", "--identity", Path.Combine(certs, "submitter-bob.pfx"));
         Assert.Equal(1, siloPortOnly.ExitCode);
+        SiloProcess.UntilLogged(siloLines, "TLS connection refused: certificate CN=bob, OU=submitter");
         Assert.Contains(siloLines, l => l.Contains("TLS connection refused: certificate CN=bob, OU=submitter", StringComparison.Ordinal) && l.Contains("silo-to-silo port", StringComparison.Ordinal));
         var byGateway = Run("status", "--cluster", $"127.0.0.1:{silo[Array.IndexOf(silo, "--gateway-port") + 1]}", "--identity", Path.Combine(certs, "submitter-bob.pfx"));
         Assert.True(byGateway.ExitCode == 0, byGateway.Error);

@@ -155,8 +155,8 @@ public sealed partial class ShareTests : IDisposable
 
         Assert.Equal(Files, Convert.ToInt64(TestPostgres.Scalar(_database, "SELECT count(*) FROM hopt_outcomes"), null));
         Assert.False(File.Exists(Path.Combine(share, "jobs", "failed", $"{ids[0]}.json")), "a second, contradicting answer was written");
-        Assert.Contains(lines, l => l.Contains($"Share job {ids[0]}.json was answered before", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("in processing/ had no live silo: adopted", StringComparison.Ordinal));
+        SiloProcess.UntilLogged(lines, $"Share job {ids[0]}.json was answered before");
+        SiloProcess.UntilLogged(lines, "in processing/ had no live silo: adopted");
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"Share job (\S+\.json) claimed as job")]

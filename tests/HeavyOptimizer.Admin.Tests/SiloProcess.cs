@@ -57,6 +57,20 @@ internal static class SiloProcess
         }
     }
 
+    /// <summary>
+    /// Waits until one of <paramref name="lines"/> contains <paramref name="fragment"/>: a silo's console logger writes
+    /// from its own queue, so a line may arrive after the effect it reports is already visible.
+    /// </summary>
+    public static void UntilLogged(IEnumerable<string> lines, string fragment, TimeSpan? within = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!lines.Any(l => l.Contains(fragment, StringComparison.Ordinal)))
+        {
+            Assert.True(clock.Elapsed < (within ?? TimeSpan.FromSeconds(20)), $"nothing logged '{fragment}'; the last lines: {string.Join('|', lines.TakeLast(8))}");
+            Thread.Sleep(100);
+        }
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
