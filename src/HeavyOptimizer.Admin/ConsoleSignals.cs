@@ -16,21 +16,24 @@ internal sealed partial class ConsoleSignals : IDisposable
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(2);
     private static readonly List<ConsoleSignals> Live = [];
 
+    /// <summary>
+    /// One handler per signal for the whole process, which picks its targets once per signal: with a registration per
+    /// command, the shell's handler ran after the command's and, the command having stopped meanwhile, took the same
+    /// Ctrl+C for itself.
+    /// </summary>
+    private static PosixSignalRegistration[]? _registrations;
+
     private readonly CancellationTokenSource _stop;
-    private readonly PosixSignalRegistration _interrupt;
-    private readonly PosixSignalRegistration _terminate;
     private volatile bool _finished;
 
     public ConsoleSignals(CancellationToken outer)
     {
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(outer);
         lock (Live)
         {
             Live.Add(this);
+            _registrations ??= [PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal), PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal)];
         }
-
-        _stop = CancellationTokenSource.CreateLinkedTokenSource(outer);
-        _interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
     }
 
     /// <summary>Cancelled by either signal (or by the outer token).</summary>
@@ -50,28 +53,34 @@ internal sealed partial class ConsoleSignals : IDisposable
             Live.Remove(this);
         }
 
-        _interrupt.Dispose();
-        _terminate.Dispose();
         _stop.Dispose();
     }
 
-    private void Stop(PosixSignalContext context)
+    private static void OnSignal(PosixSignalContext context)
     {
-        context.Cancel = true;
-        ConsoleSignals? enclosing;
+        ConsoleSignals[] targets;
+        bool nested;
         lock (Live)
         {
-            var at = Live.IndexOf(this);
-            // Ctrl+C is the innermost command's; SIGTERM every command's, the shell's too.
-            if (_finished || at < 0 || (context.Signal == PosixSignal.SIGINT && at != Live.Count - 1))
+            if (Live.Count == 0)
             {
-                return;
+                return; // nothing of ours is running: the signal's default action ends the process
             }
 
-            enclosing = at > 0 ? Live[at - 1] : null;
+            // Ctrl+C is the innermost command's; SIGTERM every command's, the shell's too.
+            targets = context.Signal == PosixSignal.SIGINT ? [Live[^1]] : [.. Live];
+            nested = context.Signal == PosixSignal.SIGINT && Live.Count > 1;
         }
 
-        var giveUp = context.Signal == PosixSignal.SIGINT && enclosing is not null ? GiveUp : null;
+        context.Cancel = true;
+        foreach (var target in targets)
+        {
+            target.Stop(nested ? GiveUp : null);
+        }
+    }
+
+    private void Stop(Action? giveUp)
+    {
         // The deadline first, on a thread of its own: cancelling runs the token's callbacks on this thread, and one
         // that blocks (or a starved thread pool) must not keep the process alive.
         new Thread(() =>

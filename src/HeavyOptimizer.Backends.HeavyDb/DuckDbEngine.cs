@@ -128,11 +128,38 @@ internal sealed class DuckDbEngine : ISqlEngine
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     /// <summary>
-    /// Whether the file looked invalid only because another process is creating it (it was written in the
-    /// last 30 s; a process starting on a loaded machine may take seconds to write the header): then opening is tried again. An older invalid file is a damaged one, reported at once.
+    /// Makes the database file when there is none: under a private name, then linked into place whole (never
+    /// replacing one another process made first). DuckDB writes a new file's header only after creating it, so a
+    /// process opening the shared name that moment would find an invalid file (CI saw three processes ingesting one new
+    /// file fail so); this way an invalid file is always a damaged one, reported at once.
     /// </summary>
-    private bool BeingCreated(DuckDBException e) =>
-        e.Message.Contains("not a valid DuckDB database file", StringComparison.Ordinal) && DateTime.UtcNow - File.GetLastWriteTimeUtc(_path) < TimeSpan.FromSeconds(30);
+    private void CreateIfMissing()
+    {
+        if (File.Exists(_path))
+        {
+            return;
+        }
+
+        var temporary = $"{_path}.{Guid.NewGuid():N}.new";
+        try
+        {
+            using (var connection = new DuckDBConnection($"Data Source={temporary}"))
+            {
+                connection.Open();
+            }
+
+            File.Move(temporary, _path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(_path))
+        {
+            // Another process made it first: theirs stands.
+        }
+        finally
+        {
+            File.Delete(temporary);
+            File.Delete(temporary + ".wal");
+        }
+    }
 
     /// <summary>Runs <paramref name="work"/> on the file, opened for it alone; waits while another process holds the file.</summary>
     private async Task<T> UseAsync<T>(Func<DuckDBConnection, T> work, CancellationToken cancellation)
@@ -140,6 +167,7 @@ internal sealed class DuckDbEngine : ISqlEngine
         await _gate.WaitAsync(cancellation);
         try
         {
+            CreateIfMissing();
             var deadline = DateTime.UtcNow + LockWait;
             var pause = TimeSpan.FromMilliseconds(10);
             while (true)
@@ -149,7 +177,7 @@ internal sealed class DuckDbEngine : ISqlEngine
                 {
                     connection.Open();
                 }
-                catch (DuckDBException e) when (DateTime.UtcNow < deadline && (e.Message.Contains("Could not set lock", StringComparison.Ordinal) || BeingCreated(e)))
+                catch (DuckDBException e) when (DateTime.UtcNow < deadline && e.Message.Contains("Could not set lock", StringComparison.Ordinal))
                 {
                     connection.Dispose();
                     await Task.Delay(pause, cancellation);
