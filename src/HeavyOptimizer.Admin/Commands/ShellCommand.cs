@@ -77,7 +77,9 @@ internal static class ShellCommand
         // A command that does not stop within two seconds of Ctrl+C is left to finish on its own; the shell goes on.
         var abandoned = new CancellationTokenSource();
         ConsoleSignals.GiveUp = abandoned.Cancel;
-        var run = parse.InvokeAsync(Cli.OwnSignals);
+        // Ctrl+C from here on is the command's, even before the command's own handling of it has started.
+        using var signals = new ConsoleSignals(CancellationToken.None);
+        var run = parse.InvokeAsync(Cli.OwnSignals, signals.Token);
         try
         {
             return await run.WaitAsync(abandoned.Token);
