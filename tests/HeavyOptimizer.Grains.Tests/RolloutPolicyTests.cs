@@ -73,6 +73,35 @@ public class RolloutPolicyTests
         Assert.Equal(["rollout step 2 of 3: traffic 25 %", "rollout step 3 of 3: traffic 100 %", "rollout finished"], actions.Skip(1));
     }
 
+    [Fact]
+    public void A_step_counts_every_job_routed_at_it_not_only_the_windows_and_a_restart_counts_them_again()
+    {
+        // At 5 % the window of 200 outcomes holds about 10 Parquet jobs: a step needing 20 must count past it.
+        var window = new MigrationPolicyOptions().WindowSize;
+        InCutOver().StartRollout(new RolloutPlan([5, 25], MinJobs: 20), "alice", "progressive");
+        for (var i = 0; i < 19 * 20; i++)
+        {
+            Job(i % 20 == 0 ? "parquet" : "heavydb");
+        }
+
+        Assert.True(19 * 20 > window);
+        Assert.Equal(0, Rollout.Step);
+        Assert.Contains("waiting, 19 Parquet jobs", Policy.RolloutView()!.Analysis, StringComparison.Ordinal);
+
+        // The controller reactivates: the step's outcomes come back from the outcome table, all of them.
+        var stored = _state.Window.ToList();
+        var restarted = new MigrationControllerState { Config = _state.Config, Rollout = _state.Rollout, WindowSince = _state.WindowSince };
+        var outcomes = Enumerable.Range(0, 19 * 20).Select(i => new JobOutcome($"job-{i}", i % 20 == 0 ? "parquet" : "heavydb", true, 1, true, 0, _clock.GetUtcNow(), null,
+            new Route(i % 20 == 0 ? "parquet" : "heavydb", i % 20 == 0 ? "heavydb" : "parquet", _state.Config.Version, true, MigrationPhase.CutOver, 5), 0.1)).ToList();
+        var again = new MigrationPolicy(restarted, new MigrationPolicyOptions(), _clock);
+        again.Rebuild(_state.JobsRecorded, stored, 0, false, outcomes);
+        Assert.Contains("waiting, 19 Parquet jobs", again.RolloutView()!.Analysis, StringComparison.Ordinal);
+
+        Job();
+        Assert.Equal((1, 25), (Rollout.Step, _state.Config.TrafficPercentParquet));
+        Assert.Contains("step 1 of 2 at 5 % passed: 20 Parquet jobs", _state.NewAudit[^1].Why, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, RolloutPlan, bool, double, bool?> Failures() => new()
     {
         { "error rate 50.0 % above 25.0 %", new RolloutPlan([10, 50], MinJobs: 4, MaxErrorRate: 0.25), false, 1, true },

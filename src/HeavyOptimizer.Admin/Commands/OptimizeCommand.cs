@@ -49,7 +49,15 @@ internal static class OptimizeCommand
                 result = BackendChecks.Attach(result, backend.Name, theirs, BackendOptions.EngineOf(backend, parse, backends), ingestSeconds, clock.Elapsed.TotalSeconds);
             }
 
+            cancellation.ThrowIfCancellationRequested();
             var runDirectory = RunWriter.Write(result, parse.GetValue(output)!);
+            if (cancellation.IsCancellationRequested)
+            {
+                // The signal came while the run was being written: the run is complete and kept, and the exit says it was interrupted.
+                Console.Error.WriteLine($"hopt: cancelled after the run was written: {runDirectory} is complete");
+                return ExitCodes.Cancelled;
+            }
+
             if (asJson)
             {
                 var document = JsonNode.Parse(File.ReadAllText(Path.Combine(runDirectory, "result.json")))!.AsObject();

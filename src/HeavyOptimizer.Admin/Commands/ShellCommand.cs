@@ -55,11 +55,12 @@ internal static class ShellCommand
                     words.Add("--json");
                 }
 
-                last = await RunAsync(root, words);
+                last = await RunAsync(root, words, stop);
+                stop.ThrowIfCancellationRequested();
             }
         }, shares: true);
 
-    private static async Task<int> RunAsync(RootCommand root, List<string> words)
+    private static async Task<int> RunAsync(RootCommand root, List<string> words, CancellationToken shell)
     {
         var parse = root.Parse(words, Lines);
         if (Cli.Rejected(parse) is { } rejected)
@@ -79,6 +80,12 @@ internal static class ShellCommand
         ConsoleSignals.GiveUp = abandoned.Cancel;
         // Ctrl+C from here on is the command's, even before the command's own handling of it has started.
         using var signals = new ConsoleSignals(CancellationToken.None);
+        if (shell.IsCancellationRequested)
+        {
+            // Ctrl+C came after the line was read and before it was the command's: it is the shell's, and the command never runs.
+            return ExitCodes.Cancelled;
+        }
+
         var run = parse.InvokeAsync(Cli.OwnSignals, signals.Token);
         try
         {

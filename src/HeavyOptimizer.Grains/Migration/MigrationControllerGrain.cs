@@ -59,7 +59,10 @@ public sealed partial class MigrationControllerGrain(
         var recorded = Math.Max(_state.RecordedBefore, await store.LastOutcomeAsync(Key, cancellationToken));
         var recent = await store.RecentOutcomesAsync(Key, _state.WindowSince, _state.WindowFromRecord, options.Value.WindowSize, cancellationToken);
         var (clean, trouble) = await store.VersionCountsAsync(Key, _state.Config.Version, cancellationToken);
-        Current.Rebuild(recorded, recent, clean, trouble);
+        var atStep = _state.Rollout is { Active: true } rollout
+            ? await store.RecentOutcomesAsync(Key, rollout.StepVersion, long.MaxValue, int.MaxValue, cancellationToken)
+            : [];
+        Current.Rebuild(recorded, recent, clean, trouble, atStep);
     }
 
     /// <inheritdoc />

@@ -53,6 +53,9 @@ public sealed class MigrationControllerState
     /// <summary>The job outcomes since the last phase change (oldest first), bounded; rebuilt from the outcome table.</summary>
     [JsonIgnore] public List<JobOutcome> Window { get; set; } = [];
 
+    /// <summary>The active rollout step's outcomes, counted (<see cref="Migration.StepTally"/>); rebuilt from the outcome table.</summary>
+    [JsonIgnore] public StepTally? StepTally { get; set; }
+
     /// <summary>Clean jobs completed under the current config version (for last-known-good); rebuilt from the outcome table.</summary>
     [JsonIgnore] public int CleanJobsThisVersion { get; set; }
 
@@ -82,6 +85,7 @@ public sealed class MigrationControllerState
         Rollout = Rollout,
         Backfill = Backfill,
         Window = [.. Window],
+        StepTally = StepTally,
         CleanJobsThisVersion = CleanJobsThisVersion,
         TroubleThisVersion = TroubleThisVersion,
         JobsRecorded = JobsRecorded,

@@ -196,17 +196,29 @@ public sealed partial class MigrationPolicy
         return entry;
     }
 
-    /// <summary>The step's Parquet jobs, their figures in words, and the limits they break.</summary>
+    /// <summary>Counts <paramref name="outcome"/> towards the active rollout's step when it was routed at that step.</summary>
+    private void CountAtStep(JobOutcome outcome)
+    {
+        if (State.Rollout is { Active: true } rollout && TallyOf(rollout) is var tally && tally.Counts(outcome))
+        {
+            State.StepTally = tally.Add(outcome);
+        }
+    }
+
+    /// <summary>The tally of <paramref name="rollout"/>'s current step (empty when the step has just begun).</summary>
+    private StepTally TallyOf(Rollout rollout) => State.StepTally is { } tally && tally.Version == rollout.StepVersion && tally.Traffic == rollout.Traffic
+        ? tally
+        : new StepTally(rollout.StepVersion, rollout.Traffic);
+
+    /// <summary>The step's Parquet jobs (every one routed at the step, not only the window's), their figures in words, and the limits they break.</summary>
     private (int Count, string Figures, List<string> Failures) Analyse(Rollout rollout)
     {
-        var atStep = State.Window.Where(o => o.Route is { } route && route.ConfigVersion >= rollout.StepVersion && route.TrafficPercent == rollout.Traffic).ToList();
-        var parquet = atStep.Where(o => o.Backend == Parquet).ToList();
-        var (errors, rate) = ErrorRate(parquet);
-        var p95 = Percentile(parquet.Where(o => o.Succeeded).Select(o => o.Seconds).Order().ToArray(), 0.95);
-        var compared = atStep.Where(o => o.ConsistencyPassed is not null).ToList();
-        double? match = compared.Count == 0 ? null : (double)compared.Count(o => o.ConsistencyPassed == true) / compared.Count;
+        var step = TallyOf(rollout);
+        var rate = step.Attempted == 0 ? 0 : (double)step.BackendFailures / step.Attempted;
+        var p95 = Percentile([.. step.ParquetSeconds.Order()], 0.95);
+        double? match = step.Compared == 0 ? null : (double)step.Matched / step.Compared;
         var figures = string.Create(CultureInfo.InvariantCulture,
-            $"{parquet.Count} Parquet jobs, error rate {rate:P1} ({errors} backend failures), p95 {p95:F2} s, match rate {(match is { } m ? m.ToString("P1", CultureInfo.InvariantCulture) : "n/a")} over {compared.Count} compared");
+            $"{step.ParquetJobs} Parquet jobs, error rate {rate:P1} ({step.BackendFailures} backend failures), p95 {p95:F2} s, match rate {(match is { } m ? m.ToString("P1", CultureInfo.InvariantCulture) : "n/a")} over {step.Compared} compared");
         var plan = rollout.Plan;
         var failures = new List<string>();
         if (rate > plan.MaxErrorRate)
@@ -224,7 +236,7 @@ public sealed partial class MigrationPolicy
             failures.Add(match is null ? "no job at this step was compared" : string.Create(CultureInfo.InvariantCulture, $"match rate {match:P1} below {least:P1}"));
         }
 
-        return (parquet.Count, figures, failures);
+        return (step.ParquetJobs, figures, failures);
     }
 
     /// <summary>Runs a settings change the rollout itself makes (so it does not stop the rollout).</summary>

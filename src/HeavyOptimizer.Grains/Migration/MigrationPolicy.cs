@@ -251,6 +251,7 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
     {
         ArgumentNullException.ThrowIfNull(outcome);
         State.JobsRecorded++;
+        CountAtStep(outcome);
         if (!InWindow(outcome))
         {
             return null;
@@ -278,13 +279,21 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
 
     /// <summary>
     /// The figures derived from outcomes, rebuilt from the stored ones when the controller activates:
-    /// <paramref name="recent"/>, the latest outcomes routed since the window began (oldest first), and the clean
-    /// count and trouble of those routed at the current config version (<see cref="IsClean"/>, <see cref="IsTrouble"/>).
+    /// <paramref name="recent"/>, the latest outcomes routed since the window began (oldest first), the clean
+    /// count and trouble of those routed at the current config version (<see cref="IsClean"/>, <see cref="IsTrouble"/>),
+    /// and <paramref name="atStep"/>, those routed since the active rollout's step began (<see cref="StepTally"/>).
     /// </summary>
-    public void Rebuild(long jobsRecorded, IEnumerable<JobOutcome> recent, int cleanAtVersion, bool troubleAtVersion)
+    public void Rebuild(long jobsRecorded, IEnumerable<JobOutcome> recent, int cleanAtVersion, bool troubleAtVersion, IEnumerable<JobOutcome> atStep)
     {
         ArgumentNullException.ThrowIfNull(recent);
+        ArgumentNullException.ThrowIfNull(atStep);
         State.JobsRecorded = jobsRecorded;
+        State.StepTally = null;
+        foreach (var outcome in atStep)
+        {
+            CountAtStep(outcome);
+        }
+
         State.Window.Clear();
         foreach (var outcome in recent.Where(InWindow))
         {
