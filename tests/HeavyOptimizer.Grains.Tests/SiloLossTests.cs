@@ -29,9 +29,11 @@ public sealed class SiloLossTests() : OwnCluster<SiloLossTests.Silo>(2, Root)
         var input = Path.Combine(Root, "long.csv");
         File.WriteAllText(input, Some.Csv(Some.RandomMatrix(200, 40, 21)));
         var job = Cluster.Client.GetGrain<IJobGrain>("survivor");
-        await job.Submit(new JobSpec { InputPath = input, PortfolioSize = 10, Seed = 3, TimeLimitSeconds = 4, Algorithms = "sa" });
+        await job.Submit(new JobSpec { InputPath = input, PortfolioSize = 10, Seed = 3, TimeLimitSeconds = 10, Algorithms = "sa" });
 
         // Killed in its polish (the second half of a time-limited search), where a stopped search once passed for a finished one.
+        // Early in it (progress is reported every second, the polish lasts five): a silo killed in this process is not
+        // dead, and one whose run had already finished would rightly record the job it completed.
         var running = await Until(() => job.GetStatus(), s => s is { State: JobState.Running, Progress.Algorithm: "LS" });
         var doomed = Cluster.Silos.Single(s => s.SiloAddress.ToString() == running!.Silo);
         await Cluster.KillSiloAsync(doomed);
