@@ -123,6 +123,9 @@ public sealed record JobOutcome(
 {
     /// <summary>True when the job failed through its backend: the only failures that count against one.</summary>
     public bool BackendFailure => !Succeeded && Cause == FailureCause.Backend;
+
+    /// <summary>True when the job tells of its backend: it succeeded, or failed for the backend's or our own fault (not its input's).</summary>
+    public bool TellsOfBackend => Succeeded || Cause is FailureCause.Backend or FailureCause.Internal;
 }
 
 /// <summary>

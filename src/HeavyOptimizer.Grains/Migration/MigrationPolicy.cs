@@ -470,7 +470,7 @@ public sealed partial class MigrationPolicy(MigrationControllerState state, Migr
     private static (int Errors, double Rate) ErrorRate(IReadOnlyCollection<JobOutcome> outcomes)
     {
         var errors = outcomes.Count(o => o.BackendFailure);
-        var attempted = outcomes.Count(o => o.Succeeded || o.Cause is FailureCause.Backend or FailureCause.Internal);
+        var attempted = outcomes.Count(o => o.TellsOfBackend);
         return (errors, attempted == 0 ? 0 : (double)errors / attempted);
     }
 

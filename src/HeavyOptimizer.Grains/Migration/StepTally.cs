@@ -41,7 +41,7 @@ public sealed record StepTally(int Version, int Traffic)
         return this with
         {
             ParquetJobs = ParquetJobs + (parquet ? 1 : 0),
-            Attempted = Attempted + (parquet && (outcome.Succeeded || outcome.Cause is FailureCause.Backend or FailureCause.Internal) ? 1 : 0),
+            Attempted = Attempted + (parquet && outcome.TellsOfBackend ? 1 : 0),
             BackendFailures = BackendFailures + (parquet && outcome.BackendFailure ? 1 : 0),
             ParquetSeconds = parquet && outcome.Succeeded ? ParquetSeconds.Add(outcome.Seconds) : ParquetSeconds,
             Compared = Compared + (outcome.ConsistencyPassed is null ? 0 : 1),
