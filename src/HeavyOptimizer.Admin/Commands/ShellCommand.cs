@@ -80,16 +80,15 @@ internal static class ShellCommand
         ConsoleSignals.GiveUp = abandoned.Cancel;
         // Ctrl+C from here on is the command's, even before the command's own handling of it has started.
         using var signals = new ConsoleSignals(CancellationToken.None);
-        if (shell.IsCancellationRequested)
-        {
-            // Ctrl+C came after the line was read and before it was the command's: it is the shell's, and the command never runs.
-            return ExitCodes.Cancelled;
-        }
-
-        var run = parse.InvokeAsync(Cli.OwnSignals, signals.Token);
         try
         {
-            return await run.WaitAsync(abandoned.Token);
+            if (shell.IsCancellationRequested)
+            {
+                // Ctrl+C came after the line was read and before it was the command's: it is the shell's, and the command never runs.
+                return ExitCodes.Cancelled;
+            }
+
+            return await parse.InvokeAsync(Cli.OwnSignals, signals.Token).WaitAsync(abandoned.Token);
         }
         catch (OperationCanceledException) when (abandoned.IsCancellationRequested)
         {
