@@ -140,6 +140,7 @@ internal sealed class DuckDbEngine : ISqlEngine
             return;
         }
 
+        RemoveAbandoned();
         var temporary = $"{_path}.{Guid.NewGuid():N}.new";
         try
         {
@@ -161,6 +162,29 @@ internal sealed class DuckDbEngine : ISqlEngine
         }
     }
 
+    /// <summary>
+    /// Private files of creations that never finished (their process was killed in the milliseconds it takes): any
+    /// older than a minute, long past a live creation's, are removed.
+    /// </summary>
+    private void RemoveAbandoned()
+    {
+        var stale = DateTime.UtcNow - TimeSpan.FromMinutes(1);
+        foreach (var file in Directory.EnumerateFiles(Path.GetDirectoryName(_path)!, Path.GetFileName(_path) + ".*.new*"))
+        {
+            try
+            {
+                if (File.GetLastWriteTimeUtc(file) < stale)
+                {
+                    File.Delete(file);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left for a later creation: it is never read.
+            }
+        }
+    }
+
     /// <summary>Runs <paramref name="work"/> on the file, opened for it alone; waits while another process holds the file.</summary>
     private async Task<T> UseAsync<T>(Func<DuckDBConnection, T> work, CancellationToken cancellation)
     {
@@ -177,9 +201,15 @@ internal sealed class DuckDbEngine : ISqlEngine
                 {
                     connection.Open();
                 }
-                catch (DuckDBException e) when (DateTime.UtcNow < deadline && e.Message.Contains("Could not set lock", StringComparison.Ordinal))
+                catch (DuckDBException e)
                 {
                     connection.Dispose();
+                    if (DateTime.UtcNow >= deadline || !e.Message.Contains("Could not set lock", StringComparison.Ordinal))
+                    {
+                        // No SQL ran: the file itself is damaged, not a DuckDB database, or held too long by another process.
+                        throw new BackendException("heavydb", $"embedded engine cannot open {_path}: {Core.Messages.OneLine(e.Message)}", e);
+                    }
+
                     await Task.Delay(pause, cancellation);
                     pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromMilliseconds(250).Ticks));
                     continue;

@@ -60,6 +60,54 @@ public class HeavyDbTests
     }
 
     [Fact]
+    public async Task A_damaged_embedded_database_file_is_named_in_a_one_line_error_and_left_as_it_is()
+    {
+        using var dir = new TempDirectory();
+        var file = Path.Combine(dir.Path, "heavydb-embedded", "hopt.duckdb");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var garbage = Enumerable.Range(0, 20_000).Select(i => (byte)(i * 7)).ToArray();
+        File.WriteAllBytes(file, garbage);
+
+        // Opening may already read the file; either way the error is the file's, not a query's.
+        var e = await Assert.ThrowsAsync<BackendException>(async () =>
+        {
+            await using var backend = await HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = "embedded", DataDirectory = dir.Path });
+            await backend.ListAsync();
+        });
+
+        Assert.Contains($"cannot open {file}", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SQL", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Equal(garbage, File.ReadAllBytes(file));
+    }
+
+    [Fact]
+    public async Task Files_of_an_abandoned_creation_of_the_embedded_database_are_removed_when_it_is_made()
+    {
+        using var dir = new TempDirectory();
+        var file = Path.Combine(dir.Path, "heavydb-embedded", "hopt.duckdb");
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var abandoned = new[] { $"{file}.{Guid.NewGuid():N}.new", $"{file}.{Guid.NewGuid():N}.new.wal" };
+        var live = $"{file}.{Guid.NewGuid():N}.new";
+        foreach (var path in abandoned.Append(live))
+        {
+            File.WriteAllBytes(path, new byte[12_288]);
+        }
+
+        foreach (var path in abandoned)
+        {
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow - TimeSpan.FromMinutes(5));
+        }
+
+        await using var backend = await HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = "embedded", DataDirectory = dir.Path });
+        await backend.IngestAsync(dir.File("a.csv", Some.Csv(Some.RandomMatrix(10, 4, 2))));
+
+        Assert.True(File.Exists(file));
+        Assert.All(abandoned, path => Assert.False(File.Exists(path), path));
+        Assert.True(File.Exists(live), "a creation under way this minute is another process's");
+    }
+
+    [Fact]
     public async Task An_unreachable_server_is_a_clear_error_without_the_password()
     {
         var e = await Assert.ThrowsAsync<BackendException>(() => HeavyDbBackend.OpenAsync(new HeavyDbOptions { Url = "heavydb://admin:topsecret@127.0.0.1:1/heavyai" }));
