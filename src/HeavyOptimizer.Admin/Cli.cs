@@ -47,6 +47,7 @@ internal static class Cli
             HeavyDbStandInCommand.Create(),
             CertsCommand.Create(),
             ShellCommand.Create(),
+            AgentCommand.Create(),
         };
         foreach (var command in ClusterCommands.Create())
         {

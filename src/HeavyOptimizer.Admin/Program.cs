@@ -12,6 +12,12 @@ if (args is ["silo", .. var silo] && parse.Action is not System.CommandLine.Help
     SiloExecutable.Become(silo);
 }
 
+// A running hopt agent answers a cluster command at once (no client to start here); without one it runs here.
+if (await HeavyOptimizer.Admin.Commands.AgentCommand.ForwardAsync(args, parse) is { } answered)
+{
+    return answered;
+}
+
 // Cluster commands take Ctrl+C and SIGTERM themselves (ConsoleSignals): the parser's own termination handling stays
 // off for them, so a shell's Ctrl+C is only ever its command's.
 return await parse.InvokeAsync(HeavyOptimizer.Admin.Commands.ClusterCommands.ReachesCluster(parse.CommandResult.Command) ? Cli.OwnSignals : null);

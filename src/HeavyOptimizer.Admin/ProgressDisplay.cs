@@ -10,7 +10,7 @@ namespace HeavyOptimizer.Admin;
 /// </summary>
 internal sealed class ProgressDisplay(TextWriter writer) : IDisposable
 {
-    private readonly bool _interactive = !Console.IsErrorRedirected && ReferenceEquals(writer, Console.Error);
+    private readonly bool _interactive = !Terminal.ErrorRedirected && ReferenceEquals(writer, Console.Error);
     private readonly ConcurrentDictionary<(string, int), SearchProgress> _latest = new();
     private readonly Lock _gate = new();
     private long _lastPlain;

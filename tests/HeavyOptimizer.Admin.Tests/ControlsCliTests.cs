@@ -212,6 +212,67 @@ public sealed class ControlsCliTests(EmbeddedSiloFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void A_cluster_command_of_its_own_is_answered_by_the_agent_in_the_callers_directory_with_its_output_and_exit_code()
+    {
+        // The agent's socket directory lives under the user's local data: here a directory of this test's own.
+        var data = Path.Combine(fixture.Outside, "agent-data");
+        var sockets = Path.Combine(data, "heavy-optimizer", "agents");
+        var env = new Dictionary<string, string> { ["XDG_DATA_HOME"] = data, ["HOPT_CLUSTER"] = fixture.Silo.Cluster };
+        Hopt.Outcome Ask(params string[] args) => Hopt.Run(env, null, args);
+        var log = new ConcurrentQueue<string>();
+        using var agent = Hopt.Start(log.Enqueue, env, "agent");
+        try
+        {
+            SiloProcess.UntilLogged(log, "answer here");
+            Assert.False(OperatingSystem.IsWindows(), "the agent runs on Unix");
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(sockets));
+            }
+
+            var status = Ask("status");
+            Assert.True(status.ExitCode == 0, status.Error);
+            Assert.Contains("jobs today:", status.Out, StringComparison.Ordinal);
+            SiloProcess.UntilLogged(log, $"ran 'status' in {Path.GetTempPath().TrimEnd('/')}: exit 0");
+
+            var missing = Ask("job", "agent-no-such-job");
+            Assert.Equal((1, "hopt: no job agent-no-such-job"), (missing.ExitCode, missing.Error.Trim()));
+            SiloProcess.UntilLogged(log, "ran 'job agent-no-such-job'");
+
+            // A relative path is the caller's: the file is read in the caller's directory (and uploaded).
+            var work = Directory.CreateDirectory(Path.Combine(fixture.Outside, "agent-work")).FullName;
+            WriteFile(Path.Combine(work, "mine.csv"), Some.Csv(Some.RandomMatrix(12, 20, 5)));
+            var submitted = Hopt.RunIn(work, env, null, "submit", "--input", "mine.csv", "-n", "10", "--algorithms", "hc", "--job-id", "agent-relative", "--wait");
+            Assert.True(submitted.ExitCode == 0, submitted.Error + submitted.Out);
+            SiloProcess.UntilLogged(log, $"ran 'submit --input mine.csv -n 10 --algorithms hc --job-id agent-relative --wait' in {work}: exit 0");
+
+            // One naming its own connection connects itself; one that comes while the agent is busy runs on its own.
+            Assert.Equal(0, Ask("status", "--cluster", fixture.Silo.Cluster).ExitCode);
+            var watching = new ConcurrentQueue<string>();
+            using var watch = Hopt.Start(watching.Enqueue, env, "status", "--watch", "1");
+            SiloProcess.UntilLogged(watching, "jobs today:");
+            var meanwhile = Ask("status");
+            Assert.True(meanwhile.ExitCode == 0 && meanwhile.Out.Contains("jobs today:", StringComparison.Ordinal), meanwhile.Error);
+            SiloProcess.UntilLogged(log, "busy; 'status' runs on its own");
+
+            // Ctrl+C at the caller stops the command in the agent.
+            SiloProcess.Signal(watch, "INT");
+            Assert.True(watch.WaitForExit(TimeSpan.FromSeconds(10)), $"Ctrl+C did not end the watch: {string.Join('|', watching)}");
+            Assert.Equal(130, watch.ExitCode);
+            SiloProcess.UntilLogged(log, "ran 'status --watch 1'");
+            Assert.DoesNotContain(log, l => l.Contains("--cluster", StringComparison.Ordinal));
+        }
+        finally
+        {
+            SiloProcess.Signal(agent, "INT");
+            agent.WaitForExit(TimeSpan.FromSeconds(10));
+        }
+
+        Assert.Equal(130, agent.ExitCode);
+        Assert.Empty(Directory.GetFileSystemEntries(sockets));
+    }
+
+    [Fact]
     public void Ctrl_c_in_the_shell_stops_the_command_running_and_the_shell_goes_on()
     {
         var lines = new ConcurrentQueue<string>();

@@ -13,9 +13,13 @@ internal static class Hopt
     public static Outcome Run(IReadOnlyDictionary<string, string>? environment, params string[] args) => Run(environment, null, args);
 
     /// <summary>Runs hopt with <paramref name="input"/> as its standard input (then closed) and <paramref name="environment"/> added.</summary>
-    public static Outcome Run(IReadOnlyDictionary<string, string>? environment, string? input, params string[] args)
+    public static Outcome Run(IReadOnlyDictionary<string, string>? environment, string? input, params string[] args) => RunIn(Path.GetTempPath(), environment, input, args);
+
+    /// <summary>The same, in the working directory <paramref name="directory"/>.</summary>
+    public static Outcome RunIn(string directory, IReadOnlyDictionary<string, string>? environment, string? input, params string[] args)
     {
         var start = StartInfo(args, environment);
+        start.WorkingDirectory = directory;
         start.RedirectStandardInput = input is not null;
         using var process = Process.Start(start)!;
         if (input is not null)

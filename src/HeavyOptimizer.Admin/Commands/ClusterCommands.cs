@@ -585,7 +585,7 @@ internal static partial class ClusterCommands
             {
                 var status = await client.Controller.GetStatus(10);
                 var today = await client.JobsAsync(DateOnly.FromDateTime(DateTime.UtcNow), null, ct);
-                if (parse.GetValue(watch) is not null && !json && !Console.IsOutputRedirected)
+                if (parse.GetValue(watch) is not null && !json && !Terminal.OutputRedirected)
                 {
                     Console.Write("\u001b[2J\u001b[H");
                 }
@@ -835,6 +835,21 @@ internal static partial class ClusterCommands
             return unreachable;
         });
         return command;
+    }
+
+    /// <summary>
+    /// What a command's connection resolves to, however it was given (options of <paramref name="parse"/>, else the
+    /// environment): the cluster, the identity file and the CA file. An agent serves the commands whose connection
+    /// resolves as its own does.
+    /// </summary>
+    internal static string ResolvedConnection(ParseResult? parse)
+    {
+        string? Given(string name) => parse?.GetValue<string?>(name);
+        var cluster = Given("--cluster") ?? (Given("--cluster-file") is { } file ? SecretFiles.ReadText(file, "--cluster-file") : new HeavyOptimizerClientOptions().Cluster);
+        var identity = Given("--identity") ?? (Environment.GetEnvironmentVariable(IdentityVariable) is { Length: > 0 } set ? set : null);
+        var authority = identity is null ? null
+            : Given("--ca") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(identity))!, Silo.Security.ClusterCertificates.AuthorityFile);
+        return string.Join('\n', cluster, identity is null ? "" : Path.GetFullPath(identity), authority is null ? "" : Path.GetFullPath(authority));
     }
 
     /// <summary>The variable naming the identity certificate cluster commands present.</summary>

@@ -55,12 +55,16 @@ internal static class ShellCommand
                     words.Add("--json");
                 }
 
-                last = await RunAsync(root, words, stop);
+                last = await RunAsync("shell", root, words, stop, CancellationToken.None);
                 stop.ThrowIfCancellationRequested();
             }
         }, shares: true);
 
-    private static async Task<int> RunAsync(RootCommand root, List<string> words, CancellationToken shell)
+    /// <summary>
+    /// Runs one cluster command line over the connection of <paramref name="host"/> (shell or agent): <paramref name="shell"/> ending first
+    /// means it never starts; <paramref name="cancel"/> stops it as Ctrl+C does.
+    /// </summary>
+    internal static async Task<int> RunAsync(string host, RootCommand root, List<string> words, CancellationToken shell, CancellationToken cancel)
     {
         var parse = root.Parse(words, Lines);
         if (Cli.Rejected(parse) is { } rejected)
@@ -69,9 +73,9 @@ internal static class ShellCommand
         }
 
         var command = parse.CommandResult.Command;
-        if (parse.Action is not HelpAction && command is not RootCommand && (command.Name == "shell" || !ClusterCommands.ReachesCluster(command)))
+        if (parse.Action is not HelpAction && command is not RootCommand && (command.Name is "shell" or "agent" || !ClusterCommands.ReachesCluster(command)))
         {
-            Console.Error.WriteLine($"hopt: error: hopt shell runs cluster commands only; run 'hopt {string.Join(' ', words.TakeWhile(w => !w.StartsWith('-')))}' on its own");
+            Console.Error.WriteLine($"hopt: error: hopt {host} runs cluster commands only; run 'hopt {string.Join(' ', words.TakeWhile(w => !w.StartsWith('-')))}' on its own");
             return ExitCodes.BadInput;
         }
 
@@ -79,7 +83,7 @@ internal static class ShellCommand
         var abandoned = new CancellationTokenSource();
         ConsoleSignals.GiveUp = abandoned.Cancel;
         // Ctrl+C from here on is the command's, even before the command's own handling of it has started.
-        using var signals = new ConsoleSignals(CancellationToken.None);
+        using var signals = new ConsoleSignals(cancel);
         try
         {
             if (shell.IsCancellationRequested)

@@ -1,0 +1,343 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace HeavyOptimizer.Admin.Commands;
+
+/// <summary>
+/// <c>hopt agent</c>: keeps one connection to the cluster open for this user's cluster commands, as <c>hopt shell</c>
+/// does for the lines it reads, so that <c>hopt status</c>, <c>hopt job ID</c> ... run as commands of their own answer
+/// without starting a client (the most of a command's second). The agent listens on a Unix socket in a directory only
+/// its user can enter; a cluster command that names no connection of its own (no <c>--cluster</c>, <c>--identity</c>
+/// ...), whose environment resolves to the agent's cluster and identity, hands its words and working directory to the
+/// agent and prints what comes back, exit code included. Without an agent, or while it runs another command, the
+/// command connects itself, as always. One command at a time; Ctrl+C stops the command in the agent, a second Ctrl+C
+/// leaves it.
+/// </summary>
+internal static class AgentCommand
+{
+    private const string Magic = "hopt-agent/1";
+    private const byte Out = (byte)'o', Error = (byte)'e', Exit = (byte)'x', Busy = (byte)'b', Cancel = (byte)'c';
+    private static readonly Encoding Utf8 = new UTF8Encoding(false);
+
+    public static Command Create() => ClusterCommands.ClusterCommand("agent",
+        "Keep a connection to the cluster open for your cluster commands, so each answers at once (until Ctrl+C or SIGTERM)",
+        [], async (parse, client, json, stop) =>
+        {
+            var path = SocketPath(ClusterCommands.ResolvedConnection(parse));
+            using var listener = Listen(path);
+            Console.Error.WriteLine($"hopt agent: cluster commands of {Environment.UserName} with this connection answer here ({path}); Ctrl+C ends it");
+            var root = Cli.Build();
+            // The agent's own lines: Console.Error is the caller's while a command runs.
+            var log = Console.Error;
+            var busy = 0;
+            try
+            {
+                while (true)
+                {
+                    var socket = await listener.AcceptAsync(stop);
+                    _ = Task.Run(async () =>
+                    {
+                        using (socket)
+                        {
+                            await ServeAsync(socket, root, log, () => Interlocked.CompareExchange(ref busy, 1, 0) == 0, () => Volatile.Write(ref busy, 0), stop);
+                        }
+                    }, CancellationToken.None);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return ExitCodes.Cancelled;
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }, shares: true);
+
+    /// <summary>
+    /// Runs the command line <paramref name="args"/> in the agent serving <paramref name="parse"/>'s connection and
+    /// returns its exit code; null when it is not the agent's to run (it names a connection, no agent serves this one,
+    /// or the agent is busy), so the command runs here.
+    /// </summary>
+    public static async Task<int?> ForwardAsync(string[] args, ParseResult parse)
+    {
+        var command = parse.CommandResult.Command;
+        if (OperatingSystem.IsWindows() || command.Name is "shell" or "agent" || !ClusterCommands.ReachesCluster(command) || parse.Action is System.CommandLine.Help.HelpAction
+            || parse.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().Any(o => !o.Implicit && o.Option.Name is "--cluster" or "--cluster-file" or "--identity" or "--ca"))
+        {
+            return null;
+        }
+
+        var path = SocketPath(ClusterCommands.ResolvedConnection(null));
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException)
+        {
+            socket.Dispose();
+            return null; // an agent that is gone
+        }
+
+        using (socket)
+        await using (var stream = new NetworkStream(socket, ownsSocket: false))
+        {
+            using (var request = new BinaryWriter(stream, Utf8, leaveOpen: true))
+            {
+                request.Write(Magic);
+                request.Write(Environment.CurrentDirectory);
+                request.Write(Console.IsOutputRedirected);
+                request.Write(Console.IsErrorRedirected);
+                request.Write(args.Length);
+                foreach (var arg in args)
+                {
+                    request.Write(arg);
+                }
+            }
+
+            // Ctrl+C or SIGTERM asks the agent to stop the command; a second one leaves it to the agent.
+            var asked = 0;
+            void OnSignal(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                if (Interlocked.Increment(ref asked) > 1)
+                {
+                    Environment.Exit(ExitCodes.Cancelled);
+                }
+
+                try
+                {
+                    stream.WriteByte(Cancel);
+                }
+                catch (Exception e) when (e is IOException or ObjectDisposedException)
+                {
+                }
+            }
+
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            using var answer = new BinaryReader(stream, Utf8, leaveOpen: true);
+            using var stdout = Console.OpenStandardOutput();
+            using var stderr = Console.OpenStandardError();
+            var started = false;
+            try
+            {
+                while (true)
+                {
+                    var kind = answer.ReadByte();
+                    var bytes = answer.ReadBytes(answer.ReadInt32());
+                    switch (kind)
+                    {
+                        case Busy:
+                            return null;
+                        case Exit:
+                            return BitConverter.ToInt32(bytes);
+                        default:
+                            started = true;
+                            (kind == Out ? stdout : stderr).Write(bytes);
+                            break;
+                    }
+                }
+            }
+            catch (EndOfStreamException) when (!started)
+            {
+                return null; // the agent closed before running anything (it was stopping)
+            }
+            catch (Exception e) when (e is EndOfStreamException or IOException)
+            {
+                Console.Error.WriteLine($"hopt: the agent at {path} stopped while running the command; whether it took effect, ask the cluster");
+                return ExitCodes.Failure;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Where the agent for a connection listens: a socket named after the connection's hash, in a directory only this
+    /// user may enter (under the user's local data, never a shared temporary directory).
+    /// </summary>
+    private static string SocketPath(string connection)
+    {
+        var directory = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "heavy-optimizer", "agents");
+        var key = Convert.ToHexStringLower(SHA256.HashData(Utf8.GetBytes(connection)))[..16];
+        return Path.Combine(directory, $"{key}.sock");
+    }
+
+    private static Socket Listen(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new ArgumentException("hopt agent runs on Linux and macOS: its socket is private by Unix file modes");
+        }
+
+        var directory = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if ((File.GetUnixFileMode(directory) & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute)) != 0)
+        {
+            throw new ArgumentException($"{directory}: others may enter it; make it private (chmod 700) and start the agent again");
+        }
+
+        if (File.Exists(path))
+        {
+            using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                probe.Connect(new UnixDomainSocketEndPoint(path));
+                throw new ArgumentException($"an agent for this connection already runs ({path})");
+            }
+            catch (SocketException)
+            {
+                File.Delete(path); // left by an agent that was killed
+            }
+        }
+
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(16);
+        return listener;
+    }
+
+    /// <summary>One caller: its command line read, run with its working directory and output, and its exit code sent.</summary>
+    private static async Task ServeAsync(Socket socket, RootCommand root, TextWriter log, Func<bool> claim, Action release, CancellationToken stop)
+    {
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        string directory;
+        bool outputRedirected, errorRedirected;
+        List<string> words;
+        try
+        {
+            using var reader = new BinaryReader(stream, Utf8, leaveOpen: true);
+            using var slow = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await using var abandon = slow.Token.Register(socket.Dispose);
+            if (reader.ReadString() != Magic)
+            {
+                return;
+            }
+
+            (directory, outputRedirected, errorRedirected) = (reader.ReadString(), reader.ReadBoolean(), reader.ReadBoolean());
+            words = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadString()).ToList();
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException or ArgumentOutOfRangeException)
+        {
+            return; // not a caller, or one that did not say what to run
+        }
+
+        var frames = new Lock();
+        void Send(byte kind, ReadOnlySpan<byte> payload)
+        {
+            lock (frames)
+            {
+                Span<byte> head = stackalloc byte[5];
+                head[0] = kind;
+                BitConverter.TryWriteBytes(head[1..], payload.Length);
+                stream.Write(head);
+                stream.Write(payload);
+            }
+        }
+
+        var line = string.Join(' ', words);
+        if (!claim())
+        {
+            Send(Busy, []);
+            log.WriteLine($"hopt agent: busy; '{line}' runs on its own");
+            return;
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var (output, error, here) = (Console.Out, Console.Error, Environment.CurrentDirectory);
+        using var cancel = new CancellationTokenSource();
+        // Any byte from the caller (Ctrl+C there), or the caller gone, stops the command.
+        _ = Task.Run(async () =>
+        {
+            var one = new byte[1];
+            try
+            {
+                await stream.ReadExactlyAsync(one, stop);
+            }
+            catch (Exception)
+            {
+            }
+
+            try
+            {
+                await cancel.CancelAsync();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The command had finished.
+            }
+        }, CancellationToken.None);
+        int code;
+        try
+        {
+            Console.SetOut(new FrameWriter(Out, Send));
+            Console.SetError(new FrameWriter(Error, Send));
+            Terminal.Caller = (outputRedirected, errorRedirected);
+            Environment.CurrentDirectory = directory;
+            code = await ShellCommand.RunAsync("agent", root, words, stop, cancel.Token);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"hopt: error: {ExitCodes.OneLine(e.Message)}");
+            code = ExitCodes.BadInput;
+        }
+        finally
+        {
+            await Console.Out.FlushAsync(CancellationToken.None);
+            Console.SetOut(output);
+            Console.SetError(error);
+            Terminal.Caller = null;
+            Environment.CurrentDirectory = here;
+            release();
+        }
+
+        try
+        {
+            Send(Exit, BitConverter.GetBytes(code));
+        }
+        catch (IOException)
+        {
+            // The caller is gone.
+        }
+
+        log.WriteLine($"hopt agent: ran '{line}' in {directory}: exit {code} after {clock.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>Text written to a caller's stdout or stderr, sent as it is written; a caller gone makes writes no-ops.</summary>
+    private sealed class FrameWriter(byte kind, Action<byte, ReadOnlySpan<byte>> send) : TextWriter
+    {
+        private bool _gone;
+
+        public override Encoding Encoding => Utf8;
+
+        public override void Write(char value) => Write(value.ToString());
+
+        public override void Write(char[] buffer, int index, int count) => Write(new string(buffer, index, count));
+
+        public override void Write(string? value)
+        {
+            if (_gone || string.IsNullOrEmpty(value))
+            {
+                return;
+            }
+
+            try
+            {
+                send(kind, Utf8.GetBytes(value));
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
+            {
+                _gone = true;
+            }
+        }
+    }
+}
