@@ -45,6 +45,12 @@ internal sealed partial class ConsoleSignals : IDisposable
     /// </summary>
     public static Action? GiveUp { get; set; }
 
+    /// <summary>
+    /// Set by <c>hopt agent</c>: Ctrl+C in its terminal ends the agent (and the command it runs for a caller), as
+    /// SIGTERM does; a caller's own Ctrl+C reaches its command over the socket.
+    /// </summary>
+    public static bool InterruptEndsAll { get; set; }
+
     public void Dispose()
     {
         _finished = true;
@@ -67,9 +73,10 @@ internal sealed partial class ConsoleSignals : IDisposable
                 return; // nothing of ours is running: the signal's default action ends the process
             }
 
-            // Ctrl+C is the innermost command's; SIGTERM every command's, the shell's too.
-            targets = context.Signal == PosixSignal.SIGINT ? [Live[^1]] : [.. Live];
-            nested = context.Signal == PosixSignal.SIGINT && Live.Count > 1;
+            // Ctrl+C is the innermost command's (unless it ends everything, as in the agent); SIGTERM every command's, the shell's too.
+            var innermost = context.Signal == PosixSignal.SIGINT && !InterruptEndsAll;
+            targets = innermost ? [Live[^1]] : [.. Live];
+            nested = innermost && Live.Count > 1;
         }
 
         context.Cancel = true;

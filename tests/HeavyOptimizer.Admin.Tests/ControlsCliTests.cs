@@ -261,11 +261,22 @@ public sealed class ControlsCliTests(EmbeddedSiloFixture fixture) : IClassFixtur
             Assert.Equal(130, watch.ExitCode);
             SiloProcess.UntilLogged(log, "ran 'status --watch 1'");
             Assert.DoesNotContain(log, l => l.Contains("--cluster", StringComparison.Ordinal));
+
+            // Ctrl+C in the agent's own terminal ends the agent, and the command it runs for a caller with it.
+            var last = new ConcurrentQueue<string>();
+            using var running = Hopt.Start(last.Enqueue, env, "status", "--watch", "1");
+            SiloProcess.UntilLogged(last, "jobs today:");
+            SiloProcess.Signal(agent, "INT");
+            Assert.True(running.WaitForExit(TimeSpan.FromSeconds(10)), $"the agent's Ctrl+C did not end the command it ran: {string.Join('|', last)}");
+            Assert.Equal(130, running.ExitCode);
+            Assert.True(agent.WaitForExit(TimeSpan.FromSeconds(10)), $"Ctrl+C did not end the agent: {string.Join('|', log)}");
         }
         finally
         {
-            SiloProcess.Signal(agent, "INT");
-            agent.WaitForExit(TimeSpan.FromSeconds(10));
+            if (!agent.HasExited)
+            {
+                agent.Kill();
+            }
         }
 
         Assert.Equal(130, agent.ExitCode);

@@ -16,16 +16,18 @@ namespace HeavyOptimizer.Admin.Commands;
 /// command connects itself, as always. One command at a time; Ctrl+C stops the command in the agent, a second Ctrl+C
 /// leaves it.
 /// </summary>
-internal static class AgentCommand
+internal static partial class AgentCommand
 {
     private const string Magic = "hopt-agent/1";
-    private const byte Out = (byte)'o', Error = (byte)'e', Exit = (byte)'x', Busy = (byte)'b', Cancel = (byte)'c';
+    private const byte Out = (byte)'o', Error = (byte)'e', Exit = (byte)'x', Busy = (byte)'b', Accepted = (byte)'a', Cancel = (byte)'c';
+    private const int LargestRequest = 1 << 20;
     private static readonly Encoding Utf8 = new UTF8Encoding(false);
 
     public static Command Create() => ClusterCommands.ClusterCommand("agent",
         "Keep a connection to the cluster open for your cluster commands, so each answers at once (until Ctrl+C or SIGTERM)",
         [], async (parse, client, json, stop) =>
         {
+            ConsoleSignals.InterruptEndsAll = true;
             var path = SocketPath(ClusterCommands.ResolvedConnection(parse));
             using var listener = Listen(path);
             Console.Error.WriteLine($"hopt agent: cluster commands of {Environment.UserName} with this connection answer here ({path}); Ctrl+C ends it");
@@ -72,6 +74,16 @@ internal static class AgentCommand
         }
 
         var path = SocketPath(ClusterCommands.ResolvedConnection(null));
+        string directory;
+        try
+        {
+            directory = Environment.CurrentDirectory;
+        }
+        catch (IOException)
+        {
+            return null; // a working directory that is gone: the command says so itself, should it need one
+        }
+
         if (!File.Exists(path))
         {
             return null;
@@ -81,27 +93,37 @@ internal static class AgentCommand
         try
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+            if (!OwnUser(socket))
+            {
+                throw new SocketException();
+            }
         }
         catch (SocketException)
         {
             socket.Dispose();
-            return null; // an agent that is gone
+            return null; // an agent that is gone (or a socket that is not this user's agent)
         }
 
         using (socket)
         await using (var stream = new NetworkStream(socket, ownsSocket: false))
         {
-            using (var request = new BinaryWriter(stream, Utf8, leaveOpen: true))
+            using (var body = new MemoryStream())
             {
-                request.Write(Magic);
-                request.Write(Environment.CurrentDirectory);
-                request.Write(Console.IsOutputRedirected);
-                request.Write(Console.IsErrorRedirected);
-                request.Write(args.Length);
-                foreach (var arg in args)
+                using (var request = new BinaryWriter(body, Utf8, leaveOpen: true))
                 {
-                    request.Write(arg);
+                    request.Write(Magic);
+                    request.Write(directory);
+                    request.Write(Console.IsOutputRedirected);
+                    request.Write(Console.IsErrorRedirected);
+                    request.Write(args.Length);
+                    foreach (var arg in args)
+                    {
+                        request.Write(arg);
+                    }
                 }
+
+                stream.Write(BitConverter.GetBytes((int)body.Length));
+                stream.Write(body.GetBuffer().AsSpan(0, (int)body.Length));
             }
 
             // Ctrl+C or SIGTERM asks the agent to stop the command; a second one leaves it to the agent.
@@ -139,18 +161,20 @@ internal static class AgentCommand
                     {
                         case Busy:
                             return null;
+                        case Accepted:
+                            started = true;
+                            break;
                         case Exit:
                             return BitConverter.ToInt32(bytes);
                         default:
-                            started = true;
                             (kind == Out ? stdout : stderr).Write(bytes);
                             break;
                     }
                 }
             }
-            catch (EndOfStreamException) when (!started)
+            catch (Exception e) when (e is EndOfStreamException or IOException && !started)
             {
-                return null; // the agent closed before running anything (it was stopping)
+                return null; // the agent closed before taking the command (it was stopping): it never ran
             }
             catch (Exception e) when (e is EndOfStreamException or IOException)
             {
@@ -214,9 +238,25 @@ internal static class AgentCommand
         List<string> words;
         try
         {
-            using var reader = new BinaryReader(stream, Utf8, leaveOpen: true);
-            using var slow = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await using var abandon = slow.Token.Register(socket.Dispose);
+            if (!OwnUser(socket))
+            {
+                return;
+            }
+
+            // Read whole without holding a thread: a caller that connects and says nothing costs no one a wait.
+            using var slow = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            slow.CancelAfter(TimeSpan.FromSeconds(5));
+            var size = new byte[4];
+            await stream.ReadExactlyAsync(size, slow.Token);
+            var length = BitConverter.ToInt32(size);
+            if (length is <= 0 or > LargestRequest)
+            {
+                return;
+            }
+
+            var body = new byte[length];
+            await stream.ReadExactlyAsync(body, slow.Token);
+            using var reader = new BinaryReader(new MemoryStream(body), Utf8);
             if (reader.ReadString() != Magic)
             {
                 return;
@@ -225,7 +265,7 @@ internal static class AgentCommand
             (directory, outputRedirected, errorRedirected) = (reader.ReadString(), reader.ReadBoolean(), reader.ReadBoolean());
             words = Enumerable.Range(0, reader.ReadInt32()).Select(_ => reader.ReadString()).ToList();
         }
-        catch (Exception e) when (e is IOException or EndOfStreamException or ObjectDisposedException or ArgumentOutOfRangeException)
+        catch (Exception e) when (e is IOException or EndOfStreamException or OperationCanceledException or ArgumentOutOfRangeException or FormatException)
         {
             return; // not a caller, or one that did not say what to run
         }
@@ -252,6 +292,15 @@ internal static class AgentCommand
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            Send(Accepted, []);
+        }
+        catch (IOException)
+        {
+            release();
+            return; // the caller is gone: nothing ran
+        }
 
         var (output, error, here) = (Console.Out, Console.Error, Environment.CurrentDirectory);
         using var cancel = new CancellationTokenSource();
@@ -311,6 +360,27 @@ internal static class AgentCommand
 
         log.WriteLine($"hopt agent: ran '{line}' in {directory}: exit {code} after {clock.ElapsedMilliseconds} ms");
     }
+
+    /// <summary>
+    /// Whether the process at the other end of <paramref name="socket"/> runs as this user (Linux: SO_PEERCRED), so
+    /// neither side talks to another user's process whatever happened to the directory; elsewhere the private
+    /// directory is the guard.
+    /// </summary>
+    private static bool OwnUser(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return true;
+        }
+
+        const int solSocket = 1, soPeerCred = 17;
+        Span<byte> credentials = stackalloc byte[12]; // pid, uid, gid
+        return socket.GetRawSocketOption(solSocket, soPeerCred, credentials) == credentials.Length
+            && BitConverter.ToUInt32(credentials[4..8]) == GetUserId();
+    }
+
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    private static partial uint GetUserId();
 
     /// <summary>Text written to a caller's stdout or stderr, sent as it is written; a caller gone makes writes no-ops.</summary>
     private sealed class FrameWriter(byte kind, Action<byte, ReadOnlySpan<byte>> send) : TextWriter
