@@ -34,7 +34,8 @@ internal static partial class AgentCommand
             var root = Cli.Build();
             // The agent's own lines: Console.Error is the caller's while a command runs.
             var log = Console.Error;
-            var busy = 0;
+            // One command at a time (Console is the process's); not disposed, so a command still finishing can release it.
+            var one = new SemaphoreSlim(1);
             try
             {
                 while (true)
@@ -44,7 +45,7 @@ internal static partial class AgentCommand
                     {
                         using (socket)
                         {
-                            await ServeAsync(socket, root, log, () => Interlocked.CompareExchange(ref busy, 1, 0) == 0, () => Volatile.Write(ref busy, 0), stop);
+                            await ServeAsync(socket, root, log, one, stop);
                         }
                     }, CancellationToken.None);
                 }
@@ -230,7 +231,7 @@ internal static partial class AgentCommand
     }
 
     /// <summary>One caller: its command line read, run with its working directory and output, and its exit code sent.</summary>
-    private static async Task ServeAsync(Socket socket, RootCommand root, TextWriter log, Func<bool> claim, Action release, CancellationToken stop)
+    private static async Task ServeAsync(Socket socket, RootCommand root, TextWriter log, SemaphoreSlim one, CancellationToken stop)
     {
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         string directory;
@@ -284,7 +285,7 @@ internal static partial class AgentCommand
         }
 
         var line = string.Join(' ', words);
-        if (!claim())
+        if (!one.Wait(0))
         {
             Send(Busy, []);
             log.WriteLine($"hopt agent: busy; '{line}' runs on its own");
@@ -298,7 +299,7 @@ internal static partial class AgentCommand
         }
         catch (IOException)
         {
-            release();
+            one.Release();
             return; // the caller is gone: nothing ran
         }
 
@@ -346,7 +347,7 @@ internal static partial class AgentCommand
             Console.SetError(error);
             Terminal.Caller = null;
             Environment.CurrentDirectory = here;
-            release();
+            one.Release();
         }
 
         try

@@ -846,9 +846,7 @@ internal static partial class ClusterCommands
     {
         string? Given(string name) => parse?.GetValue<string?>(name);
         var cluster = Given("--cluster") ?? (Given("--cluster-file") is { } file ? SecretFiles.ReadText(file, "--cluster-file") : new HeavyOptimizerClientOptions().Cluster);
-        var identity = Given("--identity") ?? (Environment.GetEnvironmentVariable(IdentityVariable) is { Length: > 0 } set ? set : null);
-        var authority = identity is null ? null
-            : Given("--ca") ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(identity))!, Silo.Security.ClusterCertificates.AuthorityFile);
+        var (identity, authority) = IdentityFiles(Given("--identity"), Given("--ca"));
         return string.Join('\n', cluster, identity is null ? "" : Path.GetFullPath(identity), authority is null ? "" : Path.GetFullPath(authority));
     }
 
@@ -858,14 +856,20 @@ internal static partial class ClusterCommands
     /// <summary>The identity to connect with (--identity, else $HOPT_IDENTITY, else none) and the CA beside it (or --ca).</summary>
     private static (System.Security.Cryptography.X509Certificates.X509Certificate2? Identity, System.Security.Cryptography.X509Certificates.X509Certificate2? Authority) Identity(string? given, string? ca)
     {
-        var path = given ?? (Environment.GetEnvironmentVariable(IdentityVariable) is { Length: > 0 } set ? set : null);
+        var (path, authorityPath) = IdentityFiles(given, ca);
         if (path is null)
         {
             return ca is null ? (null, null) : throw new ArgumentException("--ca without an identity: give --identity (or $HOPT_IDENTITY) too");
         }
 
-        var authorityPath = ca ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Silo.Security.ClusterCertificates.AuthorityFile);
-        return (Silo.Security.ClusterCertificates.LoadIdentity(path), Silo.Security.ClusterCertificates.LoadAuthority(authorityPath));
+        return (Silo.Security.ClusterCertificates.LoadIdentity(path), Silo.Security.ClusterCertificates.LoadAuthority(authorityPath!));
+    }
+
+    /// <summary>The identity file (--identity, else $HOPT_IDENTITY, else none) and the CA file (--ca, else ca.pem beside the identity).</summary>
+    private static (string? Identity, string? Authority) IdentityFiles(string? given, string? ca)
+    {
+        var path = given ?? (Environment.GetEnvironmentVariable(IdentityVariable) is { Length: > 0 } set ? set : null);
+        return path is null ? (null, null) : (path, ca ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Silo.Security.ClusterCertificates.AuthorityFile));
     }
 
     private static void Print(JobStatus status, bool json)
